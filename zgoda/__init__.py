@@ -1,0 +1,1 @@
+"""Zgoda: privacy notices, cookie banner and consent log from one set of policy data."""

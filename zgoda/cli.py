@@ -1,0 +1,37 @@
+"""`flask notices ...` commands."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+from flask.cli import AppGroup
+
+from zgoda.notices.registry import notice_registry
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+notices_cli = AppGroup("notices", help="Inspect the policy data in notices/.")
+
+
+@notices_cli.command("check")
+@click.argument("site", required=False)
+def check_command(site: str | None) -> None:
+    """Print each missing GDPR Art. 13/14 item and each outdated statement, per site."""
+    registry = notice_registry()
+    if site is not None and site not in registry.notices:
+        raise click.BadParameter(
+            f"unknown site {site!r}; known: {', '.join(registry.notices)}", param_hint="SITE"
+        )
+    for site_id in [site] if site else list(registry.notices):
+        loaded = registry.notices[site_id]
+        findings = registry.findings[site_id]
+        click.echo(f"{site_id}  ({loaded.path}, version {loaded.version}): {len(findings)} findings")
+        for finding in findings:
+            click.echo(f"  {finding}")
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups on the app."""
+    app.cli.add_command(notices_cli)

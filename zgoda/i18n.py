@@ -1,0 +1,100 @@
+"""Locale selection and Babel formatting (dates, durations with correct plurals)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from babel.dates import format_date, format_skeleton
+from babel.units import format_unit
+from flask import Response, abort, current_app, request
+from flask_babel import Babel, get_locale
+
+from zgoda.notices.model import LOCALES, Duration, Text
+from zgoda.notices.registry import notice_registry
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+babel = Babel()
+
+
+def init_app(app: Flask) -> None:
+    """Wire Flask-Babel with our locale chain, the ?lang check and the language cookie."""
+    babel.init_app(app, locale_selector=select_locale)
+    app.before_request(_reject_unknown_language)
+    app.after_request(_remember_language)
+    app.jinja_env.globals.update(
+        current_locale=current_locale,
+        LOCALES=LOCALES,
+    )
+    app.jinja_env.filters.update(
+        localized=localized,
+        duration=format_duration,
+        notice_date=format_notice_date,
+    )
+
+
+def select_locale() -> str:
+    """?lang=, then the language cookie, then Accept-Language, then the notice's default."""
+    requested = request.args.get("lang")
+    if requested in LOCALES:
+        return requested
+    remembered = request.cookies.get(current_app.config["LANGUAGE_COOKIE"])
+    if remembered in LOCALES:
+        return remembered
+    negotiated = request.accept_languages.best_match(LOCALES)
+    if negotiated:
+        return negotiated
+    site = notice_registry().notices.get((request.view_args or {}).get("site", ""))
+    return site.notice.default_locale if site else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_locale() -> str:
+    """The language of this response: 'pl' or 'en'."""
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def localized(text: Text | str | None) -> str:
+    """Organisation wording in the current language (plain strings pass through)."""
+    if text is None or isinstance(text, str):
+        return text or ""
+    return text.get(current_locale())
+
+
+def format_duration(duration: Duration, locale: str | None = None) -> str:
+    """'5 lat', '3 miesiące', '60 days': CLDR plural rules per locale."""
+    return format_unit(
+        duration.value,
+        f"duration-{duration.unit.value}",
+        length="long",
+        locale=locale or current_locale(),
+    )
+
+
+def format_notice_date(value: str, locale: str | None = None) -> str:
+    """An ISO date ('2024-09-09') in full, or a month ('2021-08') as month and year."""
+    locale = locale or current_locale()
+    if len(value) == 7:
+        return format_skeleton("yMMMM", date.fromisoformat(value + "-01"), locale=locale)
+    return format_date(date.fromisoformat(value), format="long", locale=locale)
+
+
+def _reject_unknown_language() -> None:
+    requested = request.args.get("lang")
+    if requested is not None and requested not in LOCALES:
+        abort(404)
+
+
+def _remember_language(response: Response) -> Response:
+    requested = request.args.get("lang")
+    if requested in LOCALES and request.cookies.get(current_app.config["LANGUAGE_COOKIE"]) != requested:
+        response.set_cookie(
+            current_app.config["LANGUAGE_COOKIE"],
+            requested,
+            max_age=current_app.config["LANGUAGE_COOKIE_MAX_AGE"],
+            samesite="Lax",
+            secure=request.is_secure,
+            httponly=True,
+        )
+    return response

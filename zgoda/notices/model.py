@@ -1,0 +1,351 @@
+"""The policy-data model: one typed description of an organisation's notice.
+
+Every organisation-specific sentence is a `Text` ({pl, en}). Standard legal
+wording (names of legal bases and rights, the right to complain, withdrawing
+consent) is not stored here: it lives once in the templates and catalogs.
+
+An item that the source policy does not give is written as `NotStated`, with a
+note saying so; the completeness check reports it instead of anyone inventing it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Locale = Literal["pl", "en"]
+LOCALES: tuple[Locale, ...] = ("pl", "en")
+SLUG_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
+
+
+class Strict(BaseModel):
+    """Base for every notice model: unknown fields are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """Organisation-specific wording in both languages."""
+
+    pl: Annotated[str, Field(min_length=1)]
+    en: Annotated[str, Field(min_length=1)]
+
+    def get(self, locale: str) -> str:
+        """The wording for `locale`, falling back to English."""
+        return self.pl if locale == "pl" else self.en
+
+
+class NotStated(Strict):
+    """An item the source policy does not give; `not_stated` says so to the reader."""
+
+    not_stated: Text
+
+
+class LegalBasis(str, Enum):
+    """GDPR Art. 6(1) letters."""
+
+    CONSENT = "a"
+    CONTRACT = "b"
+    LEGAL_OBLIGATION = "c"
+    VITAL_INTERESTS = "d"
+    PUBLIC_TASK = "e"
+    LEGITIMATE_INTERESTS = "f"
+
+
+class Right(str, Enum):
+    """Data-subject rights of GDPR Arts 15-22 and 7(3)."""
+
+    ACCESS = "access"
+    RECTIFICATION = "rectification"
+    ERASURE = "erasure"
+    RESTRICTION = "restriction"
+    OBJECTION = "objection"
+    PORTABILITY = "portability"
+    WITHDRAW_CONSENT = "withdraw_consent"
+    NO_AUTOMATED_DECISIONS = "no_automated_decisions"
+
+
+class TimeUnit(str, Enum):
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+
+class Duration(Strict):
+    """A number of days, months or years."""
+
+    value: Annotated[int, Field(gt=0)]
+    unit: TimeUnit
+
+
+class Address(Strict):
+    street: str
+    postal_code: str
+    city: str
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+
+
+class RegistryNumber(Strict):
+    """An identifier in a public register (KRS, NIP, REGON, or another)."""
+
+    kind: Literal["KRS", "NIP", "REGON", "VAT", "registry_code", "other"]
+    value: str
+    register: Text | None = None
+
+
+class Contact(Strict):
+    """How to reach the controller or the DPO; a missing channel is NotStated."""
+
+    email: str | NotStated
+    phone: list[str] = []
+    fax: str | None = None
+    postal_address: Address | None = None
+    web_form: str | None = None
+
+
+class Controller(Strict):
+    """Art. 13(1)(a): who decides what is done with the data."""
+
+    name: str
+    trade_name: str | None = None
+    address: Address
+    registry_numbers: list[RegistryNumber] | NotStated
+    contact: Contact
+    eu_representative: Text | None = None
+    group: Text | None = None
+
+
+class DataProtectionOfficer(Strict):
+    """Art. 13(1)(b): the DPO, where one is appointed."""
+
+    name: str | None = None
+    contact: Contact
+
+
+class Retention(Strict):
+    """Art. 13(2)(a): a period (number and unit, counted from `starts`) or a criterion."""
+
+    period: Duration | None = None
+    starts: Text | None = None
+    criterion: Text | None = None
+
+    @model_validator(mode="after")
+    def _period_or_criterion(self) -> Retention:
+        if self.period is None and self.criterion is None:
+            raise ValueError("retention needs a period, a criterion, or both")
+        return self
+
+
+class Purpose(Strict):
+    """Art. 13(1)(c),(d) and 13(2)(a): a purpose, its legal bases, interest and retention."""
+
+    id: Annotated[str, Field(pattern=SLUG_PATTERN)]
+    name: Text
+    description: Text | None = None
+    legal_bases: Annotated[list[LegalBasis], Field(min_length=1)] | NotStated
+    legitimate_interest: Text | None = None
+    data_categories: list[str] = []
+    retention: list[Retention] | NotStated
+
+    @model_validator(mode="after")
+    def _interest_named_where_relied_on(self) -> Purpose:
+        bases = self.legal_bases if isinstance(self.legal_bases, list) else []
+        if LegalBasis.LEGITIMATE_INTERESTS in bases and self.legitimate_interest is None:
+            raise ValueError("legal basis (f) needs `legitimate_interest` (Art. 13(1)(d))")
+        return self
+
+
+class Recipient(Strict):
+    """Art. 13(1)(e): a recipient or category of recipients; processors are named."""
+
+    category: Text
+    role: Literal["processor", "controller", "public_authority", "group_company", "other"]
+    names: list[str] = []
+
+
+class Safeguard(str, Enum):
+    """Art. 45-49 transfer mechanisms; `privacy_shield` is recorded only to flag it."""
+
+    ADEQUACY = "adequacy"
+    DATA_PRIVACY_FRAMEWORK = "data_privacy_framework"
+    STANDARD_CONTRACTUAL_CLAUSES = "standard_contractual_clauses"
+    BINDING_CORPORATE_RULES = "binding_corporate_rules"
+    DEROGATION = "art49_derogation"
+    PRIVACY_SHIELD = "privacy_shield"
+    NOT_STATED = "not_stated"
+
+
+class Transfers(Strict):
+    """Art. 13(1)(f): whether data leaves the EEA and on what safeguard."""
+
+    outside_eea: bool
+    destinations: Text | None = None
+    safeguards: list[Safeguard] = []
+    details: Text | None = None
+
+
+class Rights(Strict):
+    """Art. 13(2)(b)-(c): the rights the notice grants and how to exercise them."""
+
+    listed: Annotated[list[Right], Field(min_length=1)]
+    how_to_exercise: Text | None = None
+    response_time: Text | None = None
+
+
+class SupervisoryAuthority(Strict):
+    """Art. 13(2)(d): where to complain."""
+
+    name: Text
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class Requirement(Strict):
+    """Art. 13(2)(e): statutory/contractual requirement and the consequences."""
+
+    text: Text
+
+
+class AutomatedDecisions(Strict):
+    """Art. 13(2)(f) / 22: automated decisions and profiling."""
+
+    profiling: bool
+    automated_decisions: bool
+    logic: Text
+    consequences: Text | None = None
+
+
+class DataCategory(Strict):
+    """Art. 14(1)(d): a category of personal data."""
+
+    id: Annotated[str, Field(pattern=SLUG_PATTERN)]
+    name: Text
+
+
+class DataSource(Strict):
+    """Art. 14(2)(f): where data comes from, and whether it is public."""
+
+    description: Text
+    publicly_accessible: bool = False
+
+
+class OutdatedStatement(Strict):
+    """A statement in the source that is no longer valid law, kept so the check can flag it."""
+
+    kind: Literal[
+        "browser_settings_consent",
+        "consent_by_use",
+        "telecom_law_art_173",
+        "act_1997",
+        "privacy_shield",
+        "discontinued_service",
+        "other",
+    ]
+    quote: Annotated[str, Field(min_length=1, description="the source wording, verbatim")]
+    explanation: Text
+
+
+class Document(Strict):
+    """Title, version and effective date of the notice, as the source gives them."""
+
+    title: Text
+    version: str | NotStated
+    effective_date: str | NotStated
+    source_url: str | None = None
+
+    @field_validator("effective_date")
+    @classmethod
+    def _iso_date_or_month(cls, value: str | NotStated) -> str | NotStated:
+        if isinstance(value, str):
+            if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", value):
+                raise ValueError("effective_date must be YYYY-MM-DD or YYYY-MM")
+            date.fromisoformat(value if len(value) == 10 else value + "-01")
+        return value
+
+
+class Cookie(Strict):
+    """A cookie or a service that sets cookies under one consent purpose."""
+
+    name: str
+    provider: str
+    party: Literal["first", "third"]
+    duration: Duration | Literal["session"] | NotStated
+    description: Text | None = None
+    ad_vendor: bool = False
+
+
+class ConsentPurpose(Strict):
+    """A purpose a visitor accepts or refuses in the banner; `required` ones are always on."""
+
+    id: Annotated[str, Field(pattern=SLUG_PATTERN)]
+    name: Text
+    description: Text
+    required: bool = False
+    cookies: list[Cookie] | NotStated
+
+
+class CookiePolicy(Strict):
+    """The cookie policy: purposes with their cookies."""
+
+    purposes: Annotated[list[ConsentPurpose], Field(min_length=1)]
+    notes: list[Text] = []
+
+    @model_validator(mode="after")
+    def _unique_purpose_ids(self) -> CookiePolicy:
+        ids = [purpose.id for purpose in self.purposes]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"purpose ids must be unique, got {ids}")
+        return self
+
+
+class Notice(Strict):
+    """An organisation's privacy notice and cookie policy, as structured data."""
+
+    default_locale: Locale
+    site_name: str
+    website: str | None = None
+    document: Document
+    controller: Controller
+    dpo: DataProtectionOfficer | NotStated
+    purposes: Annotated[list[Purpose], Field(min_length=1)]
+    data_categories: list[DataCategory] | NotStated
+    data_sources: list[DataSource] | NotStated
+    recipients: list[Recipient] | NotStated
+    transfers: Transfers | NotStated
+    rights: Rights | NotStated
+    supervisory_authorities: list[SupervisoryAuthority] | NotStated
+    requirement: Requirement | NotStated
+    automated_decisions: AutomatedDecisions | NotStated
+    children: Text | NotStated
+    security_measures: list[Text] | NotStated
+    outdated_statements: list[OutdatedStatement] = []
+    cookies: CookiePolicy
+
+    @property
+    def relies_on_consent(self) -> bool:
+        """Whether any purpose or any optional cookie purpose rests on consent."""
+        return any(
+            isinstance(purpose.legal_bases, list) and LegalBasis.CONSENT in purpose.legal_bases
+            for purpose in self.purposes
+        ) or any(not purpose.required for purpose in self.cookies.purposes)
+
+    @model_validator(mode="after")
+    def _data_categories_exist(self) -> Notice:
+        known = (
+            {category.id for category in self.data_categories}
+            if isinstance(self.data_categories, list)
+            else set()
+        )
+        for purpose in self.purposes:
+            unknown = set(purpose.data_categories) - known
+            if unknown:
+                raise ValueError(
+                    f"purpose {purpose.id!r} names unknown data categories {sorted(unknown)}"
+                )
+        return self

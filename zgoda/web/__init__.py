@@ -1,0 +1,1 @@
+"""HTTP layer: blueprints, security headers and error pages."""

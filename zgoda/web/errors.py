@@ -1,0 +1,25 @@
+"""Error responses: a localized HTML page for people, JSON for the API."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask import jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.typing import ResponseReturnValue
+
+
+def init_app(app: Flask) -> None:
+    """Render every HTTP error as HTML or JSON, never a bare 500 page."""
+    app.register_error_handler(HTTPException, render_http_error)
+
+
+def render_http_error(error: HTTPException) -> ResponseReturnValue:
+    """JSON under /api/, a localized page elsewhere."""
+    status = error.code or 500
+    if request.path.startswith("/api/"):
+        return jsonify(error=error.name, message=error.description, status=status), status
+    return render_template("error.html", status=status), status
