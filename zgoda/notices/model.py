@@ -94,7 +94,7 @@ class RegistryNumber(Strict):
 
     kind: Literal["KRS", "NIP", "REGON", "VAT", "registry_code", "other"]
     value: str
-    register: Text | None = None
+    registry: Text | None = None
 
 
 class Contact(Strict):
