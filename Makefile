@@ -1,0 +1,62 @@
+# Zgoda: `make run` serves the demo, `make test` runs the whole suite.
+# Everything installs from the repo's own files, so a fresh machine with python3 is enough.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+CHROMIUM := /usr/bin/chromium
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: run test lint catalogs messages install install-dev browser clean
+
+run: install catalogs instance/secret_key
+	ZGODA_SECRET_KEY="$$(cat instance/secret_key)" $(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+
+test: install-dev catalogs browser lint
+	$(PY) -m pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt package.json package-lock.json
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The browser tests drive Debian's Chromium; it comes from apt, never a browser download.
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "Installing Debian's chromium package (needs root)"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM)
+
+catalogs: install $(MO_FILES)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# After changing user-facing strings: extract them and merge into the catalogs.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+
+instance/secret_key:
+	mkdir -p instance
+	$(PY) -c "import secrets; print(secrets.token_urlsafe(48))" > $@
+	chmod 600 $@
+
+clean:
+	rm -rf $(VENV) node_modules translations/*/LC_MESSAGES/*.mo .pytest_cache .mypy_cache .ruff_cache
