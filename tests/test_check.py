@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 from flask.testing import FlaskCliRunner
@@ -48,7 +46,9 @@ def test_rights_missing_from_the_list_are_reported_one_by_one() -> None:
 
 def test_optingo_outdated_statements_are_flagged() -> None:
     findings = findings_of("optingo")
-    outdated = {finding.path.split(" ")[1] for finding in findings if finding.severity == "outdated"}
+    outdated = {
+        finding.path.split(" ")[1] for finding in findings if finding.severity == "outdated"
+    }
     assert {"(browser_settings_consent)", "(telecom_law_art_173)", "(privacy_shield)"} <= outdated
     articles = {finding.article for finding in findings if finding.severity == "outdated"}
     assert any("Planet49" in article for article in articles)
@@ -111,7 +111,7 @@ def test_cli_check_unknown_site_is_a_usage_error(runner: FlaskCliRunner) -> None
 def test_findings_are_logged_once_at_start_up(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("INFO"):
         create_app({"TESTING": True})
-    logged = [record.getMessage() for record in caplog.records if "notice optingo" in record.getMessage()]
+    logged = [
+        record.getMessage() for record in caplog.records if "notice optingo" in record.getMessage()
+    ]
     assert len(logged) == len(findings_of("optingo"))
-
-

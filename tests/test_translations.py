@@ -33,16 +33,34 @@ def test_every_message_has_a_polish_translation_and_none_is_fuzzy() -> None:
 def test_placeholders_survive_translation() -> None:
     for message in catalog("pl"):
         if message.id:
-            assert PLACEHOLDER.findall(message.id) == PLACEHOLDER.findall(message.string), message.id
+            assert PLACEHOLDER.findall(message.id) == PLACEHOLDER.findall(message.string), (
+                message.id
+            )
 
 
 def test_catalog_template_matches_the_source(tmp_path: Path) -> None:
     fresh = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "_l", "-k", "lazy_gettext", "--no-location", "--sort-output",
-         "-o", str(fresh), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--no-location",
+            "--sort-output",
+            "-o",
+            str(fresh),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with open(fresh, "rb") as pot:
         extracted = {message.id for message in read_po(pot) if message.id}

@@ -27,7 +27,9 @@ def check_command(site: str | None) -> None:
     for site_id in [site] if site else list(registry.notices):
         loaded = registry.notices[site_id]
         findings = registry.findings[site_id]
-        click.echo(f"{site_id}  ({loaded.path}, version {loaded.version}): {len(findings)} findings")
+        click.echo(
+            f"{site_id}  ({loaded.path}, version {loaded.version}): {len(findings)} findings"
+        )
         for finding in findings:
             click.echo(f"  {finding}")
 

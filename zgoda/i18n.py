@@ -88,7 +88,10 @@ def _reject_unknown_language() -> None:
 
 def _remember_language(response: Response) -> Response:
     requested = request.args.get("lang")
-    if requested in LOCALES and request.cookies.get(current_app.config["LANGUAGE_COOKIE"]) != requested:
+    if (
+        requested in LOCALES
+        and request.cookies.get(current_app.config["LANGUAGE_COOKIE"]) != requested
+    ):
         response.set_cookie(
             current_app.config["LANGUAGE_COOKIE"],
             requested,

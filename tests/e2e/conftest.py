@@ -36,7 +36,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_for_port(
+    host: str, port: int, process: subprocess.Popen[bytes], timeout: float = 30
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -56,8 +58,22 @@ def zgoda_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = os.environ | {"ZGODA_SECRET_KEY": "e2e-secret", "FLASK_DEBUG": "0"}
     log = (tmp_path_factory.mktemp("server") / "server.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "app", "run", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "app",
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port("127.0.0.1", port, process)

@@ -32,7 +32,9 @@ def page(browser: Browser) -> Page:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("path", [f"/{site}/{page}" for site in SITES for page in ("privacy", "cookies")] + ["/"])
+@pytest.mark.parametrize(
+    "path", [f"/{site}/{page}" for site in SITES for page in ("privacy", "cookies")] + ["/"]
+)
 def test_page_has_no_axe_violations(zgoda_server: str, page: Page, path: str, lang: str) -> None:
     response = page.goto(f"{zgoda_server}{path}?lang={lang}")
     assert response is not None and response.status == 200
@@ -47,7 +49,9 @@ def test_not_found_page_has_no_axe_violations(zgoda_server: str, page: Page) -> 
 
 
 @pytest.mark.parametrize("width", [320, 1280])
-def test_notice_reflows_without_horizontal_scrolling(zgoda_server: str, page: Page, width: int) -> None:
+def test_notice_reflows_without_horizontal_scrolling(
+    zgoda_server: str, page: Page, width: int
+) -> None:
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(f"{zgoda_server}/apifonica/privacy?lang=pl")
     scroll_width = page.evaluate("document.documentElement.scrollWidth")

@@ -105,9 +105,17 @@ def _purpose_findings(site_id: str, notice: Notice) -> Iterator[Finding]:
     for index, purpose in enumerate(notice.purposes):
         path = f"purposes[{index}] ({purpose.id})"
         if isinstance(purpose.legal_bases, NotStated):
-            yield Finding(site_id, "missing", f"{path}.legal_bases", "Art. 13(1)(c)", "no legal basis")
+            yield Finding(
+                site_id, "missing", f"{path}.legal_bases", "Art. 13(1)(c)", "no legal basis"
+            )
         if isinstance(purpose.retention, NotStated):
-            yield Finding(site_id, "missing", f"{path}.retention", "Art. 13(2)(a)", "no retention period or criterion")
+            yield Finding(
+                site_id,
+                "missing",
+                f"{path}.retention",
+                "Art. 13(2)(a)",
+                "no retention period or criterion",
+            )
 
 
 def _rights_findings(site_id: str, notice: Notice) -> Iterator[Finding]:
@@ -115,9 +123,21 @@ def _rights_findings(site_id: str, notice: Notice) -> Iterator[Finding]:
         return
     for right in REQUIRED_RIGHTS:
         if right not in notice.rights.listed:
-            yield Finding(site_id, "missing", f"rights.listed ({right.value})", "Art. 13(2)(b)", f"right of {right.value} not stated")
+            yield Finding(
+                site_id,
+                "missing",
+                f"rights.listed ({right.value})",
+                "Art. 13(2)(b)",
+                f"right of {right.value} not stated",
+            )
     if notice.relies_on_consent and Right.WITHDRAW_CONSENT not in notice.rights.listed:
-        yield Finding(site_id, "missing", "rights.listed (withdraw_consent)", "Art. 13(2)(c), 7(3)", "right to withdraw consent not stated")
+        yield Finding(
+            site_id,
+            "missing",
+            "rights.listed (withdraw_consent)",
+            "Art. 13(2)(c), 7(3)",
+            "right to withdraw consent not stated",
+        )
 
 
 def _transfer_findings(site_id: str, notice: Notice) -> Iterator[Finding]:
@@ -125,21 +145,51 @@ def _transfer_findings(site_id: str, notice: Notice) -> Iterator[Finding]:
     if isinstance(transfers, NotStated) or not transfers.outside_eea:
         return
     if not transfers.safeguards or Safeguard.NOT_STATED in transfers.safeguards:
-        yield Finding(site_id, "missing", "transfers.safeguards", "Art. 13(1)(f), 46", "transfer safeguard not stated")
+        yield Finding(
+            site_id,
+            "missing",
+            "transfers.safeguards",
+            "Art. 13(1)(f), 46",
+            "transfer safeguard not stated",
+        )
     if Safeguard.PRIVACY_SHIELD in transfers.safeguards:
-        yield Finding(site_id, "outdated", "transfers.safeguards (privacy_shield)", ARTICLE_OF_OUTDATED["privacy_shield"], "relies on the invalidated EU-US Privacy Shield")
+        yield Finding(
+            site_id,
+            "outdated",
+            "transfers.safeguards (privacy_shield)",
+            ARTICLE_OF_OUTDATED["privacy_shield"],
+            "relies on the invalidated EU-US Privacy Shield",
+        )
 
 
 def _cookie_findings(site_id: str, notice: Notice) -> Iterator[Finding]:
     for index, purpose in enumerate(notice.cookies.purposes):
         path = f"cookies.purposes[{index}] ({purpose.id})"
         if isinstance(purpose.cookies, NotStated):
-            yield Finding(site_id, "missing", f"{path}.cookies", COOKIE_ARTICLE, "cookies of this purpose not listed")
+            yield Finding(
+                site_id,
+                "missing",
+                f"{path}.cookies",
+                COOKIE_ARTICLE,
+                "cookies of this purpose not listed",
+            )
             continue
         for cookie_index, cookie in enumerate(purpose.cookies):
             if isinstance(cookie.duration, NotStated):
-                yield Finding(site_id, "missing", f"{path}.cookies[{cookie_index}] ({cookie.name}).duration", COOKIE_ARTICLE, "cookie duration not stated")
+                yield Finding(
+                    site_id,
+                    "missing",
+                    f"{path}.cookies[{cookie_index}] ({cookie.name}).duration",
+                    COOKIE_ARTICLE,
+                    "cookie duration not stated",
+                )
 
 
 def _outdated(site_id: str, path: str, statement: OutdatedStatement) -> Finding:
-    return Finding(site_id, "outdated", f"{path} ({statement.kind})", ARTICLE_OF_OUTDATED[statement.kind], statement.explanation.en)
+    return Finding(
+        site_id,
+        "outdated",
+        f"{path} ({statement.kind})",
+        ARTICLE_OF_OUTDATED[statement.kind],
+        statement.explanation.en,
+    )

@@ -26,7 +26,7 @@ class _NoticeYamlLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -97,7 +97,9 @@ def load_notices(notices_dir: Path) -> dict[str, LoadedNotice]:
     if not notices_dir.is_dir():
         raise NoticeError(notices_dir, "notices folder does not exist")
     site_dirs = sorted(
-        child for child in notices_dir.iterdir() if child.is_dir() and not child.name.startswith(".")
+        child
+        for child in notices_dir.iterdir()
+        if child.is_dir() and not child.name.startswith(".")
     )
     return {loaded.site_id: loaded for loaded in map(load_notice, site_dirs)}
 
@@ -145,8 +147,10 @@ def _child(node: yaml.Node | None, step: Any) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode) and isinstance(step, str):
         for key_node, value_node in node.value:
             if key_node.value == step:
-                return value_node
+                child: yaml.Node = value_node
+                return child
         return None
     if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-        return node.value[step]  # type: ignore[no-any-return]
+        item: yaml.Node = node.value[step]
+        return item
     return None

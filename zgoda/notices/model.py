@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -45,7 +45,7 @@ class NotStated(Strict):
     not_stated: Text
 
 
-class LegalBasis(str, Enum):
+class LegalBasis(StrEnum):
     """GDPR Art. 6(1) letters."""
 
     CONSENT = "a"
@@ -56,7 +56,7 @@ class LegalBasis(str, Enum):
     LEGITIMATE_INTERESTS = "f"
 
 
-class Right(str, Enum):
+class Right(StrEnum):
     """Data-subject rights of GDPR Arts 15-22 and 7(3)."""
 
     ACCESS = "access"
@@ -69,7 +69,7 @@ class Right(str, Enum):
     NO_AUTOMATED_DECISIONS = "no_automated_decisions"
 
 
-class TimeUnit(str, Enum):
+class TimeUnit(StrEnum):
     DAY = "day"
     MONTH = "month"
     YEAR = "year"
@@ -167,7 +167,7 @@ class Recipient(Strict):
     names: list[str] = []
 
 
-class Safeguard(str, Enum):
+class Safeguard(StrEnum):
     """Art. 45-49 transfer mechanisms; `privacy_shield` is recorded only to flag it."""
 
     ADEQUACY = "adequacy"
