@@ -11,6 +11,7 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.
 .PHONY: run test lint catalogs messages install install-dev browser clean
 
 run: install catalogs instance/secret_key
+	ZGODA_SECRET_KEY="$$(cat instance/secret_key)" $(BIN)/flask --app app db upgrade
 	ZGODA_SECRET_KEY="$$(cat instance/secret_key)" $(BIN)/flask --app app run --host 127.0.0.1 --port 5000
 
 test: install-dev catalogs browser lint

@@ -6,22 +6,31 @@ from typing import Any
 
 from flask import Flask
 
-from zgoda import cli, i18n
-from zgoda.config import build_config, require_secret_key
+from zgoda import banner, cli, i18n
+from zgoda.config import build_config, ensure_secret_key
 from zgoda.notices.registry import NoticeRegistry
-from zgoda.web import errors, pages, security
+from zgoda.store import db
+from zgoda.store.migrate import db_cli
+from zgoda.web import api, errors, limits, pages, security, tokens_ext
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: config, extensions, blueprints and CLI; no I/O beyond reading notices."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(build_config(config))
-    require_secret_key(app.config, debug=app.debug)
+    ensure_secret_key(app)
 
-    NoticeRegistry.init_app(app)
+    registry = NoticeRegistry.init_app(app)
     i18n.init_app(app)
+    banner.init_app(app, registry.notices)
+    db.init_app(app)
+    tokens_ext.init_app(app)
+    limits.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    cli.init_app(app)
+
     app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    cli.init_app(app)
+    app.cli.add_command(db_cli)
     return app

@@ -29,3 +29,73 @@ class NoticeError(ZgodaError):
         self.problem = message
         where = str(path) + (f":{line}" if line is not None else "")
         super().__init__(f"{where}:" + (f" field '{field}':" if field else "") + f" {message}")
+
+
+class ApiError(ZgodaError):
+    """A request the API refuses; rendered as JSON with `status`, `error` and `message`."""
+
+    status = 400
+    error = "bad_request"
+
+    def __init__(self, message: str, field: str | None = None, **details: object):
+        super().__init__(message)
+        self.field = field
+        self.details = details
+
+
+class UnsupportedMediaType(ApiError):
+    """The body is not sent as application/json."""
+
+    status = 415
+    error = "unsupported_media_type"
+
+
+class Unprocessable(ApiError):
+    """The JSON body does not match the endpoint's schema."""
+
+    status = 422
+    error = "validation_error"
+
+
+class InvalidConsent(ApiError):
+    """The consent body does not fit the site's notice (unknown purpose, wrong action...)."""
+
+    status = 422
+    error = "invalid_consent"
+
+
+class StaleNotice(ApiError):
+    """The visitor saw an older notice version than the current one."""
+
+    status = 409
+    error = "stale_notice_version"
+
+
+class TokenError(ZgodaError):
+    """A consent token that cannot be trusted; `reason` says why."""
+
+    reason = "invalid"
+
+
+class MalformedToken(TokenError):
+    """Not a consent token at all."""
+
+    reason = "malformed"
+
+
+class ForgedToken(TokenError):
+    """The signature does not match any of the site's keys."""
+
+    reason = "forged"
+
+
+class ExpiredToken(TokenError):
+    """Correctly signed, but older than the site's consent lifetime."""
+
+    reason = "expired"
+
+
+class OtherSiteToken(TokenError):
+    """Correctly signed for another site."""
+
+    reason = "other_site"

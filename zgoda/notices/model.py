@@ -304,6 +304,30 @@ class CookiePolicy(Strict):
         return self
 
 
+ConsentModeType = Literal[
+    "ad_storage",
+    "ad_user_data",
+    "ad_personalization",
+    "analytics_storage",
+    "functionality_storage",
+    "personalization_storage",
+    "security_storage",
+]
+
+DEFAULT_CONSENT_MODE: dict[str, list[ConsentModeType]] = {
+    "statistics": ["analytics_storage"],
+    "advertising": ["ad_storage", "ad_user_data", "ad_personalization"],
+}
+
+
+class EmbedSettings(Strict):
+    """How the banner behaves on the organisation's websites (not a legal statement)."""
+
+    allowed_origins: list[Annotated[str, Field(pattern=r"^https?://[a-z0-9.-]+(:[0-9]+)?$")]] = []
+    consent_lifetime: Duration = Duration(value=6, unit=TimeUnit.MONTH)
+    consent_mode: dict[str, list[ConsentModeType]] = DEFAULT_CONSENT_MODE
+
+
 class Notice(Strict):
     """An organisation's privacy notice and cookie policy, as structured data."""
 
@@ -326,6 +350,7 @@ class Notice(Strict):
     security_measures: list[Text] | NotStated
     outdated_statements: list[OutdatedStatement] = []
     cookies: CookiePolicy
+    embed: EmbedSettings = EmbedSettings()
 
     @property
     def relies_on_consent(self) -> bool:
@@ -348,4 +373,13 @@ class Notice(Strict):
                 raise ValueError(
                     f"purpose {purpose.id!r} names unknown data categories {sorted(unknown)}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _consent_mode_purposes_exist(self) -> Notice:
+        if "consent_mode" not in self.embed.model_fields_set:
+            return self  # the default mapping applies to whichever of its purposes exist
+        unknown = set(self.embed.consent_mode) - {p.id for p in self.cookies.purposes}
+        if unknown:
+            raise ValueError(f"embed.consent_mode names unknown purposes {sorted(unknown)}")
         return self

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from zgoda.errors import ApiError
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -15,11 +17,22 @@ if TYPE_CHECKING:
 def init_app(app: Flask) -> None:
     """Render every HTTP error as HTML or JSON, never a bare 500 page."""
     app.register_error_handler(HTTPException, render_http_error)
+    app.register_error_handler(ApiError, render_api_error)
+    app.register_error_handler(RequestEntityTooLarge, render_http_error)
 
 
 def render_http_error(error: HTTPException) -> ResponseReturnValue:
     """JSON under /api/, a localized page elsewhere."""
     status = error.code or 500
     if request.path.startswith("/api/"):
-        return jsonify(error=error.name, message=error.description, status=status), status
+        name = error.name.lower().replace(" ", "_")
+        return jsonify(error=name, message=error.description, status=status), status
     return render_template("error.html", status=status), status
+
+
+def render_api_error(error: ApiError) -> ResponseReturnValue:
+    """An ApiError as JSON naming the problem (and the field, when there is one)."""
+    body: dict[str, Any] = {"error": error.error, "message": error.message, "status": error.status}
+    if error.field:
+        body["field"] = error.field
+    return jsonify(body | error.details), error.status

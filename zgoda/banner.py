@@ -1,0 +1,115 @@
+"""The banner configuration: everything the embed needs, built once per site and language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import force_locale, gettext
+
+from zgoda.consent import lifetime, purpose_hashes
+from zgoda.i18n import format_duration
+from zgoda.notices.loader import LoadedNotice, content_hash
+from zgoda.notices.model import LOCALES, Duration, NotStated, Text
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+@dataclass(frozen=True)
+class BannerConfig:
+    """The language-specific part of a site's banner, and the hash of exactly that text."""
+
+    body: dict[str, Any]
+    content_hash: str
+
+
+def _text(value: Text | None, locale: str) -> str | None:
+    return value.get(locale) if value is not None else None
+
+
+def _duration(value: Duration | str | NotStated, locale: str) -> str:
+    if isinstance(value, Duration):
+        return format_duration(value, locale)
+    if isinstance(value, NotStated):
+        return value.not_stated.get(locale)
+    return str(gettext("until the browser is closed"))
+
+
+def build_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:
+    """The banner texts and purposes of one site in one language (needs an app context)."""
+    notice = loaded.notice
+    with force_locale(locale):
+        texts = {
+            "title": gettext("Your privacy choices on %(site)s", site=notice.site_name),
+            "body": gettext(
+                "%(controller)s uses cookies that are strictly necessary for the site to work. "
+                "With your consent it also uses cookies for the purposes below. "
+                "You can change or withdraw your choice at any time under “Cookie settings”.",
+                controller=notice.controller.name,
+            ),
+            "accept_all": gettext("Accept all"),
+            "reject_all": gettext("Reject all"),
+            "settings": gettext("Settings"),
+            "save": gettext("Save choices"),
+            "close": gettext("Close"),
+            "always_on": gettext("Always on"),
+            "reopen": gettext("Cookie settings"),
+            "privacy_link": gettext("Privacy notice"),
+            "cookies_link": gettext("Cookie policy"),
+            "preferences_title": gettext("Cookie settings"),
+            "cookies_heading": gettext("Cookies and services"),
+            "provider": gettext("Provider"),
+            "duration": gettext("Duration"),
+        }
+        purposes = [
+            {
+                "id": purpose.id,
+                "name": purpose.name.get(locale),
+                "description": purpose.description.get(locale),
+                "required": purpose.required,
+                "cookies": []
+                if isinstance(purpose.cookies, NotStated)
+                else [
+                    {
+                        "name": cookie.name,
+                        "provider": cookie.provider,
+                        "party": cookie.party,
+                        "duration": _duration(cookie.duration, locale),
+                        "description": _text(cookie.description, locale),
+                    }
+                    for cookie in purpose.cookies
+                ],
+            }
+            for purpose in notice.cookies.purposes
+        ]
+    hashes = purpose_hashes(loaded)
+    for purpose in purposes:
+        purpose["hash"] = hashes[str(purpose["id"])]
+    body = {
+        "site": loaded.site_id,
+        "site_name": notice.site_name,
+        "locale": locale,
+        "notice_version": loaded.version,
+        "consent_lifetime_days": lifetime(notice.embed.consent_lifetime).days,
+        "texts": texts,
+        "purposes": purposes,
+        "consent_mode": {
+            purpose_id: types
+            for purpose_id, types in notice.embed.consent_mode.items()
+            if purpose_id in hashes
+        },
+    }
+    return BannerConfig(body=body, content_hash=content_hash(body))
+
+
+def init_app(app: Flask, notices: dict[str, LoadedNotice]) -> dict[tuple[str, str], BannerConfig]:
+    """Build every site's banner in every language once, at start-up."""
+    with app.app_context():
+        banners: dict[tuple[str, str], BannerConfig] = {
+            (site_id, locale): build_banner(loaded, locale)
+            for site_id, loaded in notices.items()
+            for locale in LOCALES
+        }
+    app.extensions["zgoda_banners"] = banners
+    return banners

@@ -1,0 +1,150 @@
+"""Consent rules: check a visitor's choice against a site's notice and build its record.
+
+No Flask request in here: the web layer passes in what it read from HTTP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from zgoda.errors import InvalidConsent, StaleNotice
+from zgoda.notices.loader import LoadedNotice, content_hash
+from zgoda.notices.model import Duration, TimeUnit
+from zgoda.store.log import ConsentEvent
+
+DAYS_PER_UNIT = {TimeUnit.DAY: 1, TimeUnit.MONTH: 30, TimeUnit.YEAR: 365}
+
+
+class Action(StrEnum):
+    """What the visitor did."""
+
+    ACCEPT_ALL = "accept_all"
+    REJECT_ALL = "reject_all"
+    CUSTOM = "custom"
+    WITHDRAW = "withdraw"
+
+
+class Source(StrEnum):
+    """Where the choice was made."""
+
+    BANNER = "banner"
+    PREFERENCES_PAGE = "preferences_page"
+    API = "api"
+
+
+class ConsentRequest(BaseModel):
+    """The body of POST /api/v1/sites/<site>/consents."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Action
+    notice_version: Annotated[str, Field(min_length=1, max_length=64)]
+    locale: Literal["pl", "en"]
+    choices: dict[Annotated[str, Field(max_length=64)], StrictBool] | None = None
+    consent_id: uuid.UUID | None = None
+    source: Source = Source.API
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    """What the web layer learned about the visitor's browser, already minimised."""
+
+    gpc: bool
+    user_agent_family: str
+    ip_prefix: str | None
+
+
+def lifetime(duration: Duration) -> timedelta:
+    """A consent lifetime as a timedelta (a month counts 30 days, a year 365)."""
+    return timedelta(days=duration.value * DAYS_PER_UNIT[duration.unit])
+
+
+def purpose_hashes(loaded: LoadedNotice) -> dict[str, str]:
+    """A short content hash per consent purpose: it changes when that purpose's wording does."""
+    return {
+        purpose.id: content_hash(purpose.model_dump(mode="json"))[:8]
+        for purpose in loaded.notice.cookies.purposes
+    }
+
+
+def decide_choices(loaded: LoadedNotice, request: ConsentRequest) -> dict[str, bool]:
+    """The final choice per purpose; required purposes are always granted."""
+    purposes = loaded.notice.cookies.purposes
+    known = {purpose.id for purpose in purposes}
+    optional = [purpose.id for purpose in purposes if not purpose.required]
+    sent = request.choices or {}
+    unknown = sorted(set(sent) - known)
+    if unknown:
+        raise InvalidConsent(f"unknown purposes: {', '.join(unknown)}", field="choices")
+    if request.action is Action.CUSTOM:
+        missing = sorted(set(optional) - set(sent))
+        if request.choices is None or missing:
+            raise InvalidConsent(
+                f"a custom choice must decide every optional purpose; missing: {', '.join(missing)}",
+                field="choices",
+            )
+        chosen = {purpose_id: sent[purpose_id] for purpose_id in optional}
+    else:
+        granted = request.action is Action.ACCEPT_ALL
+        contradicting = sorted(p for p in optional if p in sent and sent[p] is not granted)
+        if contradicting:
+            raise InvalidConsent(
+                f"{request.action.value} contradicts the choices for: {', '.join(contradicting)}",
+                field="choices",
+            )
+        chosen = dict.fromkeys(optional, granted)
+    return {purpose.id: True if purpose.required else chosen[purpose.id] for purpose in purposes}
+
+
+def build_event(
+    loaded: LoadedNotice,
+    request: ConsentRequest,
+    client: ClientFacts,
+    shown_hash: str,
+    now: datetime | None = None,
+) -> ConsentEvent:
+    """Check `request` against the notice and build the log record for it."""
+    if request.notice_version != loaded.version:
+        raise StaleNotice(
+            "the notice has changed since the visitor saw it",
+            field="notice_version",
+            current_version=loaded.version,
+        )
+    choices = decide_choices(loaded, request)
+    recorded_at = now or datetime.now(UTC)
+    return ConsentEvent(
+        site_id=loaded.site_id,
+        consent_id=str(request.consent_id or uuid.uuid4()),
+        notice_version=loaded.version,
+        content_hash=shown_hash,
+        locale=request.locale,
+        action=request.action.value,
+        choices=choices,
+        source=request.source.value,
+        gpc=client.gpc,
+        user_agent_family=client.user_agent_family,
+        ip_prefix=client.ip_prefix,
+        recorded_at=recorded_at,
+        expires_at=recorded_at + lifetime(loaded.notice.embed.consent_lifetime),
+    )
+
+
+def token_payload(event: ConsentEvent, hashes: dict[str, str]) -> dict[str, Any]:
+    """What the signed token carries; the embed reads it without a network call."""
+    return {
+        "v": 1,
+        "site": event.site_id,
+        "cid": event.consent_id,
+        "nv": event.notice_version,
+        "ch": {purpose: int(granted) for purpose, granted in event.choices.items()},
+        "ph": hashes,
+        "gpc": int(event.gpc),
+        "iat": int(event.recorded_at.timestamp()),
+        "exp": int(event.expires_at.timestamp()),
+    }

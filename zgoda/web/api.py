@@ -1,0 +1,154 @@
+"""The JSON API under /api/v1: banner configuration, recording consent, verifying tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from zgoda.banner import BannerConfig
+from zgoda.consent import ConsentRequest, build_event, lifetime, token_payload
+from zgoda.errors import ApiError, TokenError, Unprocessable, UnsupportedMediaType
+from zgoda.notices.loader import LoadedNotice, content_hash
+from zgoda.notices.model import LOCALES
+from zgoda.notices.registry import notice_registry
+from zgoda.store.db import engine
+from zgoda.store.log import append_event
+from zgoda.web.client import client_facts
+from zgoda.web.cors import add_cors_headers
+from zgoda.web.limits import limiter
+from zgoda.web.tokens_ext import consent_tokens
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+BANNER_MAX_AGE = 300
+
+
+class VerifyRequest(BaseModel):
+    """The body of POST /api/v1/sites/<site>/verify."""
+
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=4096)
+
+
+@bp.route("/sites/<site>/banner", methods=["GET", "OPTIONS"])
+def banner(site: str) -> Response:
+    """Texts, purposes, links and versions the embed needs to show the banner."""
+    loaded = notice_registry().get_or_404(site)
+    if request.method == "OPTIONS":
+        return add_cors_headers(Response(status=204), loaded, "GET")
+    config = site_banner(loaded, request.args.get("lang") or loaded.notice.default_locale)
+    locale = config.body["locale"]
+    response = jsonify(
+        config.body
+        | {
+            "content_hash": config.content_hash,
+            "links": {
+                "privacy": url_for("pages.privacy", site=site, lang=locale, _external=True),
+                "cookies": url_for("pages.cookies", site=site, lang=locale, _external=True),
+                "consents": url_for("api.record_consent", site=site, _external=True),
+            },
+        }
+    )
+    response.set_etag(content_hash([config.content_hash, request.host_url]))
+    response.cache_control.public = True
+    response.cache_control.max_age = BANNER_MAX_AGE
+    response.make_conditional(request)
+    return add_cors_headers(response, loaded, "GET")
+
+
+@bp.route("/sites/<site>/consents", methods=["POST", "OPTIONS"])
+@limiter.limit(
+    lambda: str(current_app.config["CONSENT_RATE_LIMIT"]),
+    exempt_when=lambda: request.method == "OPTIONS",
+)
+def record_consent(site: str) -> Response:
+    """Record a visitor's choice per purpose; answer with the consent id and signed token."""
+    loaded = notice_registry().get_or_404(site)
+    if request.method == "OPTIONS":
+        return add_cors_headers(Response(status=204), loaded, "POST")
+    consent_request = parse_body(ConsentRequest)
+    config = site_banner(loaded, consent_request.locale)
+    event = build_event(loaded, consent_request, client_facts(), config.content_hash)
+    append_event(engine(), event)
+    token = consent_tokens().issue(site, token_payload(event, purpose_hashes(config)))
+    response = jsonify(
+        consent_id=event.consent_id,
+        token=token,
+        expires_at=iso(event.expires_at),
+        recorded_at=iso(event.recorded_at),
+        notice_version=event.notice_version,
+        choices=event.choices,
+    )
+    response.status_code = 201
+    return add_cors_headers(response, loaded, "POST")
+
+
+@bp.route("/sites/<site>/verify", methods=["POST", "OPTIONS"])
+def verify(site: str) -> Response:
+    """Whether a consent token is valid, expired, stale (older notice) or forged."""
+    loaded = notice_registry().get_or_404(site)
+    if request.method == "OPTIONS":
+        return add_cors_headers(Response(status=204), loaded, "POST")
+    token = parse_body(VerifyRequest).token
+    max_age = int(lifetime(loaded.notice.embed.consent_lifetime).total_seconds())
+    try:
+        payload = consent_tokens().verify(site, token, max_age=max_age)
+    except TokenError as error:
+        return add_cors_headers(
+            jsonify(valid=False, status=error.reason, message=error.message), loaded, "POST"
+        )
+    current = purpose_hashes(site_banner(loaded, loaded.notice.default_locale))
+    stale = payload.get("nv") != loaded.version
+    changed = sorted(p for p, h in current.items() if payload.get("ph", {}).get(p) != h)
+    response = jsonify(
+        valid=not stale,
+        status="stale" if stale else "valid",
+        consent_id=payload.get("cid"),
+        notice_version=payload.get("nv"),
+        current_notice_version=loaded.version,
+        changed_purposes=changed,
+        choices={purpose: bool(value) for purpose, value in payload.get("ch", {}).items()},
+        gpc=bool(payload.get("gpc")),
+        issued_at=iso(datetime.fromtimestamp(payload.get("iat", 0), UTC)),
+        expires_at=iso(datetime.fromtimestamp(payload.get("exp", 0), UTC)),
+    )
+    return add_cors_headers(response, loaded, "POST")
+
+
+def site_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:
+    """The start-up-built banner of a site in `locale`; 400 for an unknown language."""
+    if locale not in LOCALES:
+        raise ApiError(f"unknown language {locale!r}; use one of: {', '.join(LOCALES)}", "lang")
+    banners: dict[tuple[str, str], BannerConfig] = current_app.extensions["zgoda_banners"]
+    return banners[(loaded.site_id, locale)]
+
+
+def purpose_hashes(config: BannerConfig) -> dict[str, str]:
+    """Purpose id -> content hash, as the banner configuration publishes them."""
+    return {purpose["id"]: purpose["hash"] for purpose in config.body["purposes"]}
+
+
+def parse_body(model: type[ModelT]) -> ModelT:
+    """The JSON body as `model`: 415 if not JSON, 400 if malformed, 422 naming the field."""
+    if not request.is_json:
+        raise UnsupportedMediaType("send the body as application/json")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError("the body is not valid JSON", field="body")
+    if not isinstance(body, dict):
+        raise Unprocessable("the body must be a JSON object", field="body")
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "body"
+        raise Unprocessable(f"{field}: {first['msg']}", field=field) from error
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO 8601 with a Z."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
