@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
 
 from app import create_app
+from zgoda.store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTICES_DIR = ROOT / "notices"
@@ -41,3 +45,48 @@ def notices_copy(tmp_path: Path) -> Path:
     target = tmp_path / "notices"
     shutil.copytree(NOTICES_DIR, target)
     return target
+
+
+# --- the consent log, on both databases -------------------------------------------------
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ZGODA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    name = f"zgoda_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty, migrated consent log: SQLite in tmp_path, or PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'zgoda.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS consent_events, alembic_version CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def db_app(database_url: str) -> Iterator[Flask]:
+    """An app on a freshly migrated database (SQLite and PostgreSQL)."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": database_url})
+    upgrade(app)
+    yield app
+    app.extensions["zgoda_db"].dispose()

@@ -1,0 +1,89 @@
+"""Start real Zgoda server processes (flask or gunicorn) on loopback ports for tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(
+    host: str, port: int, process: subprocess.Popen[bytes], timeout: float = 30
+) -> None:
+    """Block until `port` accepts connections; fail early if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"server on {host}:{port} did not start in {timeout}s")
+
+
+def server_env(**settings: str) -> dict[str, str]:
+    """The environment for a server process: ours, plus ZGODA_* settings."""
+    env = dict(os.environ)
+    env.setdefault("ZGODA_SECRET_KEY", "test-server-secret")
+    env.update({f"ZGODA_{key}": value for key, value in settings.items()})
+    return env
+
+
+def gunicorn_command(port: int, workers: int = 2, host: str = "127.0.0.1") -> list[str]:
+    """gunicorn serving create_app() on host:port."""
+    return [
+        sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+        "--workers", str(workers), "--access-logfile", "-", "app:create_app()",
+    ]  # fmt: skip
+
+
+def flask_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    """The development server serving the app on host:port (threaded)."""
+    return [
+        sys.executable, "-m", "flask", "--app", "app", "run",
+        "--host", host, "--port", str(port),
+    ]  # fmt: skip
+
+
+@contextmanager
+def running_server(
+    command: list[str], port: int, env: dict[str, str], log: Path, host: str = "127.0.0.1"
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `command` until the block ends; its output goes to `log`."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+        try:
+            wait_for_port(host, port, process)
+            yield process
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def upgrade_database(env: dict[str, str]) -> None:
+    """Run `flask db upgrade` with `env`, as a deployment would before starting servers."""
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
+        cwd=ROOT, env=env, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip

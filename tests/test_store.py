@@ -1,0 +1,77 @@
+"""The consent log on SQLite and on PostgreSQL: the same tests, both databases."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import inspect
+
+from zgoda.store import ConsentEvent, append_event, count_events, events_for, iter_events
+from zgoda.store.db import engine as app_engine
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def make_event(**overrides: object) -> ConsentEvent:
+    event = ConsentEvent(
+        site_id="optingo",
+        consent_id="6f1c1c8e-8d3e-4b8e-9d7a-0b1f2b3c4d5e",
+        notice_version="0123456789abcdef",
+        content_hash="fedcba9876543210",
+        locale="pl",
+        action="custom",
+        choices={"necessary": True, "statistics": True, "advertising": False},
+        source="banner",
+        gpc=False,
+        user_agent_family="Firefox",
+        ip_prefix="203.0.113.0/24",
+        recorded_at=NOW,
+        expires_at=NOW + timedelta(days=180),
+    )
+    return replace(event, **overrides)  # type: ignore[arg-type]
+
+
+def test_migration_creates_the_log_table(db_app: Flask) -> None:
+    with db_app.app_context():
+        inspector = inspect(app_engine())
+        columns = {column["name"] for column in inspector.get_columns("consent_events")}
+    assert {"recorded_at", "consent_id", "notice_version", "choices", "gpc", "ip_prefix"} <= columns
+    assert "user_agent" not in columns  # only the family is kept
+    assert "ip_address" not in columns  # never the raw address
+
+
+def test_an_event_reads_back_exactly(db_app: Flask) -> None:
+    with db_app.app_context():
+        event = make_event()
+        append_event(app_engine(), event)
+        assert events_for(app_engine(), "optingo", event.consent_id) == [event]
+
+
+def test_history_is_per_site_and_consent_in_order(db_app: Flask) -> None:
+    with db_app.app_context():
+        first = make_event(action="accept_all", recorded_at=NOW)
+        second = make_event(action="withdraw", recorded_at=NOW + timedelta(minutes=5))
+        other_consent = make_event(consent_id="00000000-0000-4000-8000-000000000000")
+        other_site = make_event(site_id="xopero")
+        for event in (first, other_consent, second, other_site):
+            append_event(app_engine(), event)
+        assert events_for(app_engine(), "optingo", first.consent_id) == [first, second]
+        assert count_events(app_engine(), "optingo") == 3
+        assert count_events(app_engine()) == 4
+        assert [e.site_id for e in iter_events(app_engine(), "xopero")] == ["xopero"]
+
+
+def test_ids_grow_with_each_append(db_app: Flask) -> None:
+    with db_app.app_context():
+        ids = [append_event(app_engine(), make_event()) for _ in range(3)]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+
+
+def test_an_invalid_event_is_not_half_written(db_app: Flask) -> None:
+    with db_app.app_context():
+        with pytest.raises(Exception):  # noqa: B017 - any database error will do
+            append_event(app_engine(), make_event(site_id=None))
+        assert count_events(app_engine()) == 0
