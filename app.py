@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from zgoda import banner, cli, i18n
 from zgoda.config import build_config, ensure_secret_key
 from zgoda.notices.registry import NoticeRegistry
 from zgoda.store import db
 from zgoda.store.migrate import db_cli
-from zgoda.web import api, errors, limits, pages, security, tokens_ext
+from zgoda.web import api, errors, limits, pages, preferences, security, tokens_ext
+
+csrf = CSRFProtect()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -28,9 +31,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limits.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    csrf.init_app(app)
+    csrf.exempt(api.bp)  # JSON, CORS-checked, no cookies: the hosted forms carry the tokens
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(preferences.bp)
     cli.init_app(app)
     app.cli.add_command(db_cli)
     return app

@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "ALLOWED_ORIGINS": [],
     "MAX_CONTENT_LENGTH": 16 * 1024,
     "CONSENT_COOKIE": "zgoda_consent",
+    # Flask's session cookie only carries the CSRF token of the hosted forms.
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
 }
 
 LIST_SETTINGS = ("SECRET_KEY_FALLBACKS", "ALLOWED_ORIGINS")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
 from zgoda import legal
 from zgoda.notices.registry import notice_registry
+from zgoda.web.preferences import current_consent
 
 bp = Blueprint("pages", __name__)
 
@@ -27,4 +28,12 @@ def privacy(site: str) -> str:
 def cookies(site: str) -> str:
     """A site's cookie policy: consent purposes and the cookies under each."""
     loaded = notice_registry().get_or_404(site)
-    return render_template("cookies.html", loaded=loaded, notice=loaded.notice, legal=legal)
+    return render_template(
+        "cookies.html",
+        loaded=loaded,
+        notice=loaded.notice,
+        legal=legal,
+        consent=current_consent(loaded),
+        saved=request.args.get("saved") == "1",
+        changed=request.args.get("changed") == "1",
+    )
