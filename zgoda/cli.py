@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from zgoda.notices.registry import notice_registry
+from zgoda.web.tokens_ext import consent_tokens
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -34,6 +35,20 @@ def check_command(site: str | None) -> None:
             click.echo(f"  {finding}")
 
 
+tokens_cli = AppGroup("tokens", help="Consent-token keys for the sites' own backends.")
+
+
+@tokens_cli.command("site-key")
+@click.argument("site")
+def site_key_command(site: str) -> None:
+    """Print SITE's verification key(s), newest last, for its backend to verify tokens."""
+    if site not in notice_registry().notices:
+        raise click.BadParameter(f"unknown site {site!r}", param_hint="SITE")
+    for key in consent_tokens().keys_for(site):
+        click.echo(key)
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups on the app."""
     app.cli.add_command(notices_cli)
+    app.cli.add_command(tokens_cli)
