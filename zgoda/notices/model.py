@@ -15,34 +15,43 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-Locale = Literal["pl", "en"]
-LOCALES: tuple[Locale, ...] = ("pl", "en")
-SLUG_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
+from zgoda.notices.base import (
+    LOCALES,
+    SLUG_PATTERN,
+    Duration,
+    Locale,
+    NotStated,
+    Strict,
+    Text,
+    TimeUnit,
+)
+from zgoda.notices.cookie_policy import (
+    DEFAULT_CONSENT_MODE,
+    ConsentModeType,
+    ConsentPurpose,
+    Cookie,
+    CookiePolicy,
+    EmbedSettings,
+)
 
-
-class Strict(BaseModel):
-    """Base for every notice model: unknown fields are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(Strict):
-    """Organisation-specific wording in both languages."""
-
-    pl: Annotated[str, Field(min_length=1)]
-    en: Annotated[str, Field(min_length=1)]
-
-    def get(self, locale: str) -> str:
-        """The wording for `locale`, falling back to English."""
-        return self.pl if locale == "pl" else self.en
-
-
-class NotStated(Strict):
-    """An item the source policy does not give; `not_stated` says so to the reader."""
-
-    not_stated: Text
+# Re-exported: callers use zgoda.notices.model as the one place for the notice's types.
+__all__ = [
+    "DEFAULT_CONSENT_MODE",
+    "LOCALES",
+    "ConsentModeType",
+    "ConsentPurpose",
+    "Cookie",
+    "CookiePolicy",
+    "Duration",
+    "EmbedSettings",
+    "Locale",
+    "Notice",
+    "NotStated",
+    "Text",
+    "TimeUnit",
+]
 
 
 class LegalBasis(StrEnum):
@@ -67,19 +76,6 @@ class Right(StrEnum):
     PORTABILITY = "portability"
     WITHDRAW_CONSENT = "withdraw_consent"
     NO_AUTOMATED_DECISIONS = "no_automated_decisions"
-
-
-class TimeUnit(StrEnum):
-    DAY = "day"
-    MONTH = "month"
-    YEAR = "year"
-
-
-class Duration(Strict):
-    """A number of days, months or years."""
-
-    value: Annotated[int, Field(gt=0)]
-    unit: TimeUnit
 
 
 class Address(Strict):
@@ -267,65 +263,6 @@ class Document(Strict):
                 raise ValueError("effective_date must be YYYY-MM-DD or YYYY-MM")
             date.fromisoformat(value if len(value) == 10 else value + "-01")
         return value
-
-
-class Cookie(Strict):
-    """A cookie or a service that sets cookies under one consent purpose."""
-
-    name: str
-    provider: str
-    party: Literal["first", "third"]
-    duration: Duration | Literal["session"] | NotStated
-    description: Text | None = None
-    ad_vendor: bool = False
-
-
-class ConsentPurpose(Strict):
-    """A purpose a visitor accepts or refuses in the banner; `required` ones are always on."""
-
-    id: Annotated[str, Field(pattern=SLUG_PATTERN)]
-    name: Text
-    description: Text
-    required: bool = False
-    cookies: list[Cookie] | NotStated
-
-
-class CookiePolicy(Strict):
-    """The cookie policy: purposes with their cookies."""
-
-    purposes: Annotated[list[ConsentPurpose], Field(min_length=1)]
-    notes: list[Text] = []
-
-    @model_validator(mode="after")
-    def _unique_purpose_ids(self) -> CookiePolicy:
-        ids = [purpose.id for purpose in self.purposes]
-        if len(ids) != len(set(ids)):
-            raise ValueError(f"purpose ids must be unique, got {ids}")
-        return self
-
-
-ConsentModeType = Literal[
-    "ad_storage",
-    "ad_user_data",
-    "ad_personalization",
-    "analytics_storage",
-    "functionality_storage",
-    "personalization_storage",
-    "security_storage",
-]
-
-DEFAULT_CONSENT_MODE: dict[str, list[ConsentModeType]] = {
-    "statistics": ["analytics_storage"],
-    "advertising": ["ad_storage", "ad_user_data", "ad_personalization"],
-}
-
-
-class EmbedSettings(Strict):
-    """How the banner behaves on the organisation's websites (not a legal statement)."""
-
-    allowed_origins: list[Annotated[str, Field(pattern=r"^https?://[a-z0-9.-]+(:[0-9]+)?$")]] = []
-    consent_lifetime: Duration = Duration(value=6, unit=TimeUnit.MONTH)
-    consent_mode: dict[str, list[ConsentModeType]] = DEFAULT_CONSENT_MODE
 
 
 class Notice(Strict):
