@@ -28,7 +28,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     banner.init_app(app, registry.notices)
     db.init_app(app)
     tokens_ext.init_app(app)
-    limits.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     csrf.init_app(app)
@@ -37,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(preferences.bp)
+    limits.init_app(app)
     cli.init_app(app)
     app.cli.add_command(db_cli)
     return app

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -83,10 +84,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+AppFactory = Callable[..., Flask]
+
+
 @pytest.fixture
-def db_app(database_url: str) -> Iterator[Flask]:
+def app_factory(database_url: str) -> Iterator[AppFactory]:
+    """Make apps on the test database (migrated); their connections close at teardown."""
+    apps: list[Flask] = []
+
+    def make(**settings: Any) -> Flask:
+        base = {"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": database_url}
+        app = create_app(base | settings)
+        upgrade(app)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["zgoda_db"].dispose()
+
+
+@pytest.fixture
+def db_app(app_factory: AppFactory) -> Flask:
     """An app on a freshly migrated database (SQLite and PostgreSQL)."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": database_url})
-    upgrade(app)
-    yield app
-    app.extensions["zgoda_db"].dispose()
+    return app_factory()

@@ -18,7 +18,6 @@ from zgoda.store.db import engine
 from zgoda.store.log import append_event
 from zgoda.web.client import client_facts
 from zgoda.web.cors import add_cors_headers
-from zgoda.web.limits import limiter
 from zgoda.web.tokens_ext import consent_tokens
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -61,10 +60,6 @@ def banner(site: str) -> Response:
 
 
 @bp.route("/sites/<site>/consents", methods=["POST", "OPTIONS"])
-@limiter.limit(
-    lambda: str(current_app.config["CONSENT_RATE_LIMIT"]),
-    exempt_when=lambda: request.method == "OPTIONS",
-)
 def record_consent(site: str) -> Response:
     """Record a visitor's choice per purpose; answer with the consent id and signed token."""
     loaded = notice_registry().get_or_404(site)

@@ -4,17 +4,36 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 if TYPE_CHECKING:
     from flask import Flask
 
-# No default limits: only the routes that write are limited, by their own decorator.
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+# The endpoints that append to the consent log.
+CONSENT_WRITES = ("api.record_consent", "preferences.save")
 
 
-def init_app(app: Flask) -> None:
-    """Bind the limiter to `app`, using RATELIMIT_STORAGE_URI (memory:// or redis://)."""
+def consent_rate() -> str:
+    """The configured limit for consent writes, e.g. '60 per minute'."""
+    return str(current_app.config["CONSENT_RATE_LIMIT"])
+
+
+def is_preflight() -> bool:
+    """CORS preflights write nothing and are not counted."""
+    return request.method == "OPTIONS"
+
+
+def init_app(app: Flask) -> Limiter:
+    """Limit the consent-writing endpoints, with RATELIMIT_STORAGE_URI (memory:// or redis://).
+
+    Call it after the blueprints are registered. Each app gets its own Limiter, so two
+    apps in one process (as in tests) count separately unless they share Redis.
+    """
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    limiter.init_app(app)
+    limiter = Limiter(get_remote_address, app=app, default_limits=[])
+    for endpoint in CONSENT_WRITES:
+        view = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(consent_rate, exempt_when=is_preflight)(view)
+    return limiter

@@ -22,7 +22,6 @@ from zgoda.store.db import engine
 from zgoda.store.log import append_event
 from zgoda.web.api import purpose_hashes, site_banner
 from zgoda.web.client import client_facts
-from zgoda.web.limits import limiter
 from zgoda.web.tokens_ext import consent_tokens
 
 bp = Blueprint("preferences", __name__)
@@ -55,7 +54,6 @@ def current_consent(loaded: LoadedNotice) -> dict[str, Any] | None:
 
 
 @bp.post("/<site>/cookies/preferences")
-@limiter.limit(lambda: str(current_app.config["CONSENT_RATE_LIMIT"]))
 def save(site: str) -> Response:
     """Record the form's choice, keep its token in a cookie, and go back to the policy."""
     loaded = notice_registry().get_or_404(site)

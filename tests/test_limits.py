@@ -1,0 +1,51 @@
+"""Consent writes are rate limited per client address; Redis shares limits between instances."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Flask
+
+from tests.conftest import AppFactory
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+LIMIT = "3 per minute"
+
+
+def consent_body(app: Flask) -> dict[str, str]:
+    version = app.test_client().get("/api/v1/sites/optingo/banner").get_json()["notice_version"]
+    return {"action": "reject_all", "notice_version": version, "locale": "pl"}
+
+
+def post(app: Flask, address: str) -> int:
+    response = app.test_client().post(
+        "/api/v1/sites/optingo/consents",
+        json=consent_body(app),
+        environ_base={"REMOTE_ADDR": address},
+    )
+    if response.status_code == 429:
+        body = response.get_json()
+        assert body["error"] == "too_many_requests" and body["status"] == 429
+    return response.status_code
+
+
+def test_limit_is_per_client_address(app_factory: AppFactory) -> None:
+    app = app_factory(CONSENT_RATE_LIMIT=LIMIT)
+    assert [post(app, "198.51.100.7") for _ in range(4)] == [201, 201, 201, 429]
+    assert post(app, "198.51.100.8") == 201  # another visitor is not affected
+
+
+def test_instances_share_limits_through_redis(app_factory: AppFactory) -> None:
+    prefix = f"zgoda-test-{uuid.uuid4().hex}"
+    shared = {"RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": prefix}
+    first = app_factory(CONSENT_RATE_LIMIT=LIMIT, **shared)
+    second = app_factory(CONSENT_RATE_LIMIT=LIMIT, **shared)
+    assert [post(first, "203.0.113.9"), post(second, "203.0.113.9")] == [201, 201]
+    assert [post(first, "203.0.113.9"), post(second, "203.0.113.9")] == [201, 429]
+
+
+def test_without_redis_each_instance_counts_alone(app_factory: AppFactory) -> None:
+    first = app_factory(CONSENT_RATE_LIMIT=LIMIT)
+    second = app_factory(CONSENT_RATE_LIMIT=LIMIT)
+    assert [post(first, "192.0.2.1") for _ in range(3)] == [201, 201, 201]
+    assert post(second, "192.0.2.1") == 201
