@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -63,11 +64,23 @@ def flask_command(port: int, host: str = "127.0.0.1") -> list[str]:
 
 @contextmanager
 def running_server(
-    command: list[str], port: int, env: dict[str, str], log: Path, host: str = "127.0.0.1"
+    command: list[str],
+    port: int,
+    env: dict[str, str],
+    log: Path,
+    host: str = "127.0.0.1",
+    new_session: bool = False,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `command` until the block ends; its output goes to `log`."""
+    """Run `command` until the block ends; its output goes to `log`.
+
+    With `new_session` the server leads its own process group (its pid is the group id),
+    so a test can kill it with all its workers at once; whatever of that group still
+    runs when the block ends is killed.
+    """
     with log.open("ab") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=output, start_new_session=new_session
+        )
         try:
             wait_for_port(host, port, process)
             yield process
@@ -79,6 +92,9 @@ def running_server(
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+            if new_session:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
 
 
 def upgrade_database(env: dict[str, str]) -> None:

@@ -34,6 +34,6 @@ def init_app(app: Flask) -> Limiter:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter = Limiter(get_remote_address, app=app, default_limits=[])
     for endpoint in CONSENT_WRITES:
-        view = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(consent_rate, exempt_when=is_preflight)(view)
+        limited = limiter.limit(consent_rate, exempt_when=is_preflight)
+        app.view_functions[endpoint] = limited(app.view_functions[endpoint])  # type: ignore[assignment]
     return limiter
