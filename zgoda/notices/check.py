@@ -89,6 +89,9 @@ def _findings(site_id: str, notice: Notice) -> Iterator[Finding]:
     if isinstance(controller.contact.email, NotStated):
         yield missing("controller.contact.email", "Art. 13(1)(a)", "no contact e-mail address")
 
+    if not isinstance(notice.dpo, NotStated) and isinstance(notice.dpo.contact.email, NotStated):
+        yield missing("dpo.contact.email", "Art. 13(1)(b)", "no e-mail address of the DPO")
+
     for item, article in ARTICLE_OF_ITEM.items():
         if isinstance(getattr(notice, item), NotStated):
             yield missing(item, article, f"{item.replace('_', ' ')} not stated")
