@@ -89,6 +89,9 @@ def _findings(site_id: str, notice: Notice) -> Iterator[Finding]:
     if isinstance(controller.contact.email, NotStated):
         yield missing("controller.contact.email", "Art. 13(1)(a)", "no contact e-mail address")
 
+    automated = notice.automated_decisions
+    if not isinstance(automated, NotStated) and isinstance(automated.profiling, NotStated):
+        yield missing("automated_decisions.profiling", "Art. 13(2)(f)", "profiling not stated")
     if not isinstance(notice.dpo, NotStated) and isinstance(notice.dpo.contact.email, NotStated):
         yield missing("dpo.contact.email", "Art. 13(1)(b)", "no e-mail address of the DPO")
 
@@ -193,6 +196,6 @@ def _outdated(site_id: str, path: str, statement: OutdatedStatement) -> Finding:
         site_id,
         "outdated",
         f"{path} ({statement.kind})",
-        ARTICLE_OF_OUTDATED[statement.kind],
+        statement.article or ARTICLE_OF_OUTDATED[statement.kind],
         statement.explanation.en,
     )

@@ -80,7 +80,7 @@ class Right(StrEnum):
 
 class Address(Strict):
     street: str
-    postal_code: str
+    postal_code: str | None = None  # omitted where the source gives none
     city: str
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 
@@ -211,7 +211,7 @@ class Requirement(Strict):
 class AutomatedDecisions(Strict):
     """Art. 13(2)(f) / 22: automated decisions and profiling."""
 
-    profiling: bool
+    profiling: bool | NotStated
     automated_decisions: bool
     logic: Text
     consequences: Text | None = None
@@ -245,6 +245,7 @@ class OutdatedStatement(Strict):
     ]
     quote: Annotated[str, Field(min_length=1, description="the source wording, verbatim")]
     explanation: Text
+    article: str | None = None  # overrides the article the check cites for this kind
 
 
 class Document(Strict):
