@@ -12,7 +12,18 @@ from zgoda.config import build_config, ensure_secret_key
 from zgoda.notices.registry import NoticeRegistry
 from zgoda.store import db
 from zgoda.store.migrate import db_cli
-from zgoda.web import api, errors, limits, pages, preferences, security, tokens_ext
+from zgoda.web import (
+    api,
+    demo,
+    embed,
+    errors,
+    limits,
+    openapi,
+    pages,
+    preferences,
+    security,
+    tokens_ext,
+)
 
 csrf = CSRFProtect()
 
@@ -26,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     registry = NoticeRegistry.init_app(app)
     i18n.init_app(app)
     banner.init_app(app, registry.notices)
+    embed.init_app(app)
     db.init_app(app)
     tokens_ext.init_app(app)
     security.init_app(app)
@@ -35,7 +47,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(preferences.bp)
+    app.register_blueprint(embed.bp)
+    app.register_blueprint(demo.bp)
     limits.init_app(app)
     cli.init_app(app)
     app.cli.add_command(db_cli)

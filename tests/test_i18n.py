@@ -68,3 +68,9 @@ def test_notice_default_when_nothing_else_decides(client: FlaskClient) -> None:
 def test_unsupported_cookie_value_is_ignored(client: FlaskClient) -> None:
     client.set_cookie("zgoda_lang", "de")
     assert html_lang(client, "/optingo/privacy", headers={"Accept-Language": "en"}) == "en"
+
+
+def test_api_answers_set_no_language_cookie(client: FlaskClient) -> None:
+    response = client.get("/api/v1/sites/optingo/banner?lang=en")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers

@@ -49,6 +49,8 @@ class ConsentRequest(BaseModel):
     choices: dict[Annotated[str, Field(max_length=64)], StrictBool] | None = None
     consent_id: uuid.UUID | None = None
     source: Source = Source.API
+    # The embed reads navigator.globalPrivacyControl; not every browser sends Sec-GPC.
+    gpc: StrictBool = False
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,21 @@ def build_event(
     )
 
 
-def token_payload(event: ConsentEvent, hashes: dict[str, str]) -> dict[str, Any]:
+def granted_consent_types(
+    choices: dict[str, bool], consent_mode: dict[str, list[str]]
+) -> list[str]:
+    """The Google Consent Mode types a choice grants; security_storage unless a purpose governs it."""
+    granted = {
+        kind for purpose, kinds in consent_mode.items() if choices.get(purpose) for kind in kinds
+    }
+    if not any("security_storage" in kinds for kinds in consent_mode.values()):
+        granted.add("security_storage")
+    return sorted(granted)
+
+
+def token_payload(
+    event: ConsentEvent, hashes: dict[str, str], consent_mode: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     """What the signed token carries; the embed reads it without a network call."""
     return {
         "v": 1,
@@ -144,6 +160,7 @@ def token_payload(event: ConsentEvent, hashes: dict[str, str]) -> dict[str, Any]
         "nv": event.notice_version,
         "ch": {purpose: int(granted) for purpose, granted in event.choices.items()},
         "ph": hashes,
+        "cm": granted_consent_types(event.choices, consent_mode or {}),
         "gpc": int(event.gpc),
         "iat": int(event.recorded_at.timestamp()),
         "exp": int(event.expires_at.timestamp()),

@@ -89,6 +89,8 @@ def _reject_unknown_language() -> None:
 
 
 def _remember_language(response: Response) -> Response:
+    if request.path.startswith("/api/"):
+        return response  # API answers are cacheable and cookie-free
     requested = request.args.get("lang")
     if (
         requested in LOCALES

@@ -84,8 +84,9 @@ class ConsentTokens:
         try:
             encoded = token.split(".", 1)[0]
             payload = json.loads(base64_decode(encoded))
-        except (ValueError, BadData, IndexError) as error:
+        except (ValueError, BadData, IndexError, RecursionError) as error:
+            # RecursionError: json gives up on deeply nested arrays, which only a forger sends.
             raise MalformedToken("not a consent token") from error
-        if not isinstance(payload, dict):
+        if not isinstance(payload, dict) or not isinstance(payload.get("site"), str):
             raise MalformedToken("not a consent token")
         return payload

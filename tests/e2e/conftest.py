@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.conftest import ROOT
+from tests.e2e.customer.server import customer_site
 from tests.servers import (
     flask_command,
     free_port,
@@ -32,16 +33,35 @@ CHROMIUM_ARGS = [
 ]
 
 
+# The embed's "customer" website: another host, so another origin and another cookie jar.
+CUSTOMER_HOST = "127.0.0.2"
+
+
 @pytest.fixture(scope="session")
-def zgoda_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def customer_origin() -> str:
+    """The origin the customer pages will be served from (Zgoda's API must allow it)."""
+    return f"http://{CUSTOMER_HOST}:{free_port(CUSTOMER_HOST)}"
+
+
+@pytest.fixture(scope="session")
+def zgoda_server(tmp_path_factory: pytest.TempPathFactory, customer_origin: str) -> Iterator[str]:
     """A Zgoda server process on a free loopback port, with its own database; yields its URL."""
     workdir = tmp_path_factory.mktemp("server")
     port = free_port()
-    env = server_env(DATABASE_URL=f"sqlite:///{workdir / 'zgoda.sqlite3'}")
+    env = server_env(
+        DATABASE_URL=f"sqlite:///{workdir / 'zgoda.sqlite3'}", ALLOWED_ORIGINS=customer_origin
+    )
     env["FLASK_DEBUG"] = "0"
     upgrade_database(env)
     with running_server(flask_command(port), port, env, workdir / "server.log"):
         yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def customer(customer_origin: str, zgoda_server: str) -> Iterator[str]:
+    """The customer pages (tests/e2e/customer/), embedding Zgoda from `zgoda_server`."""
+    with customer_site(customer_origin, zgoda_server) as origin:
+        yield origin
 
 
 @pytest.fixture(scope="session")

@@ -67,9 +67,11 @@ def record_consent(site: str) -> Response:
         return add_cors_headers(Response(status=204), loaded, "POST")
     consent_request = parse_body(ConsentRequest)
     config = site_banner(loaded, consent_request.locale)
-    event = build_event(loaded, consent_request, client_facts(), config.content_hash)
+    client = client_facts(gpc=consent_request.gpc)
+    event = build_event(loaded, consent_request, client, config.content_hash)
     append_event(engine(), event)
-    token = consent_tokens().issue(site, token_payload(event, purpose_hashes(config)))
+    payload = token_payload(event, purpose_hashes(config), config.body["consent_mode"])
+    token = consent_tokens().issue(site, payload)
     response = jsonify(
         consent_id=event.consent_id,
         token=token,
@@ -112,6 +114,16 @@ def verify(site: str) -> Response:
         expires_at=iso(datetime.fromtimestamp(payload.get("exp", 0), UTC)),
     )
     return add_cors_headers(response, loaded, "POST")
+
+
+@bp.after_request
+def cors_on_errors(response: Response) -> Response:
+    """Errors carry the site's CORS headers too: its embed must read a 409 or a 429."""
+    site = (request.view_args or {}).get("site")
+    loaded = notice_registry().notices.get(site) if isinstance(site, str) else None
+    if response.status_code >= 400 and loaded is not None:
+        return add_cors_headers(response, loaded, request.method)
+    return response
 
 
 def site_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:

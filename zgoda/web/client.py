@@ -41,10 +41,10 @@ def ip_prefix(address: str | None, mode: str) -> str | None:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
-def client_facts() -> ClientFacts:
-    """The current request's GPC flag, browser family and truncated address."""
+def client_facts(gpc: bool = False) -> ClientFacts:
+    """The request's GPC flag (Sec-GPC or `gpc` from the body), browser family and network."""
     return ClientFacts(
-        gpc=request.headers.get("Sec-GPC", "").strip() == "1",
+        gpc=gpc or request.headers.get("Sec-GPC", "").strip() == "1",
         user_agent_family=user_agent_family(request.headers.get("User-Agent", "")),
         ip_prefix=ip_prefix(request.remote_addr, current_app.config["IP_ADDRESS_MODE"]),
     )

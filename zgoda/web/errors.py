@@ -24,10 +24,12 @@ def init_app(app: Flask) -> None:
 def render_http_error(error: HTTPException) -> ResponseReturnValue:
     """JSON under /api/, a localized page elsewhere."""
     status = error.code or 500
+    # A new body must keep the headers HTTP requires of the error, such as a 405's Allow.
+    headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
     if request.path.startswith("/api/"):
         name = error.name.lower().replace(" ", "_")
-        return jsonify(error=name, message=error.description, status=status), status
-    return render_template("error.html", status=status), status
+        return jsonify(error=name, message=error.description, status=status), status, headers
+    return render_template("error.html", status=status), status, headers
 
 
 def render_api_error(error: ApiError) -> ResponseReturnValue:

@@ -1,0 +1,1 @@
+document.getElementById('statistics-state').textContent = 'statistics: ran';

@@ -1,0 +1,126 @@
+"""The JavaScript embed: the script a website adds, at a stable and a content-hashed URL.
+
+The bundle (static/embed/embed.js with embed.css inlined) is built, hashed and
+gzipped once at start-up. `/embed.js` changes with each release and is cached
+briefly; `/embed.<hash>.js` never changes and can be pinned with Subresource Integrity.
+(The sources under /static/embed/ still hold the CSS placeholder: websites use /embed.js.)
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from flask import Blueprint, Response, abort, current_app, request
+from flask.cli import AppGroup
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+EMBED_DIR = Path(__file__).resolve().parent.parent.parent / "static" / "embed"
+CSS_PLACEHOLDER = '"__ZGODA_CSS__"'
+STABLE_MAX_AGE = 300
+PINNED_MAX_AGE = 365 * 24 * 3600
+
+bp = Blueprint("embed", __name__)
+embed_cli = AppGroup("embed", help="The JavaScript embed websites add.")
+
+
+@dataclass(frozen=True)
+class EmbedBundle:
+    """The served script, its gzip encoding, the hash in its pinned URL and its SRI value."""
+
+    source: bytes
+    gzipped: bytes
+    digest: str
+    integrity: str
+
+
+def minify_css(css: str) -> str:
+    """Comments and layout whitespace out; the stylesheet has no strings that need them."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    css = re.sub(r"\s+", " ", css)
+    css = re.sub(r"\s*([{};,>])\s*", r"\1", css)
+    css = re.sub(r":\s+", ":", css).replace(" !important", "!important")
+    return css.replace(";}", "}").strip()
+
+
+def build_bundle(directory: Path = EMBED_DIR) -> EmbedBundle:
+    """embed.js with embed.css inlined as a string, hashed and gzipped."""
+    script = (directory / "embed.js").read_text("utf-8")
+    if CSS_PLACEHOLDER not in script:
+        raise RuntimeError(f"{directory / 'embed.js'} lost its {CSS_PLACEHOLDER} placeholder")
+    css = minify_css((directory / "embed.css").read_text("utf-8"))
+    source = script.replace(CSS_PLACEHOLDER, json.dumps(css), 1).encode("utf-8")
+    return EmbedBundle(
+        source=source,
+        gzipped=gzip.compress(source, compresslevel=9, mtime=0),
+        digest=hashlib.sha256(source).hexdigest()[:16],
+        integrity="sha384-" + base64.b64encode(hashlib.sha384(source).digest()).decode("ascii"),
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Build the bundle once; add the `embed` CLI and the template helper."""
+    app.extensions["zgoda_embed"] = build_bundle()
+    app.cli.add_command(embed_cli)
+    app.jinja_env.globals["embed_bundle"] = embed_bundle
+
+
+def embed_bundle() -> EmbedBundle:
+    """The bundle built at start-up."""
+    bundle: EmbedBundle = current_app.extensions["zgoda_embed"]
+    return bundle
+
+
+@bp.get("/embed.js")
+def stable() -> Response:
+    """The current embed, cached for minutes so a release reaches every site quickly."""
+    return serve(embed_bundle(), STABLE_MAX_AGE, immutable=False)
+
+
+@bp.get("/embed.<digest>.js")
+def pinned(digest: str) -> Response:
+    """One exact version of the embed, cached for a year; 404 once it is no longer current."""
+    bundle = embed_bundle()
+    if digest != bundle.digest:
+        abort(404)
+    return serve(bundle, PINNED_MAX_AGE, immutable=True)
+
+
+def serve(bundle: EmbedBundle, max_age: int, immutable: bool) -> Response:
+    """The script, gzipped when the browser accepts it, readable cross-origin for SRI."""
+    gzipped = request.accept_encodings["gzip"] > 0
+    response = Response(bundle.gzipped if gzipped else bundle.source, mimetype="text/javascript")
+    if gzipped:
+        response.content_encoding = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.set_etag(bundle.digest + ("-gzip" if gzipped else ""))
+    response.cache_control.public = True
+    response.cache_control.max_age = max_age
+    response.cache_control.immutable = immutable
+    # Subresource Integrity on another origin needs CORS (<script crossorigin="anonymous">).
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response.make_conditional(request)
+    return response
+
+
+@embed_cli.command("tag")
+@click.argument("site")
+@click.option("--base-url", default="https://zgoda.example", show_default=True)
+def tag(site: str, base_url: str) -> None:
+    """Print the pinned <script> tag with its Subresource Integrity hash."""
+    bundle = embed_bundle()
+    click.echo(
+        f'<script src="{base_url.rstrip("/")}/embed.{bundle.digest}.js" '
+        f'integrity="{bundle.integrity}" '
+        f'crossorigin="anonymous" data-site="{site}" async></script>'
+    )
