@@ -44,8 +44,18 @@ def build_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:
             "title": gettext("Your privacy choices on %(site)s", site=notice.site_name),
             "body": gettext(
                 "%(controller)s uses cookies that are strictly necessary for the site to work. "
-                "With your consent it also uses cookies for the purposes below. "
-                "You can change or withdraw your choice at any time under “Cookie settings”.",
+                "Only with your consent does it also use cookies for: %(purposes)s. "
+                "Nothing is switched on until you choose, and you can change or withdraw "
+                "your choice at any time under “Cookie settings”.",
+                controller=notice.controller.name,
+                purposes=", ".join(
+                    p.name.get(locale) for p in notice.cookies.purposes if not p.required
+                ),
+            )
+            if any(not p.required for p in notice.cookies.purposes)
+            else gettext(
+                "%(controller)s uses only cookies that are strictly necessary for the site "
+                "to work; they need no consent.",
                 controller=notice.controller.name,
             ),
             "accept_all": gettext("Accept all"),
