@@ -57,6 +57,20 @@ class Unprocessable(ApiError):
     error = "validation_error"
 
 
+class Unauthorized(ApiError):
+    """No API key, or one that is unknown, malformed or revoked."""
+
+    status = 401
+    error = "unauthorized"
+
+
+class Forbidden(ApiError):
+    """A valid API key, but for another site."""
+
+    status = 403
+    error = "forbidden"
+
+
 class InvalidConsent(ApiError):
     """The consent body does not fit the site's notice (unknown purpose, wrong action...)."""
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -27,6 +27,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
 
@@ -34,11 +35,20 @@ def make_engine(url: str) -> Engine:
 def _configure_sqlite(connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the writer; FULL syncs each commit, so a record
     # answered 201 survives even a power cut, not only a killed process.
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it).
+    connection.isolation_level = None
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    # Writers that read before they write (appending to a hash chain) ask for
+    # sqlite_begin="IMMEDIATE" to take the write lock first; readers stay deferred.
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def init_app(app: Flask) -> None:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
-from zgoda.store.tables import consent_events
+from zgoda.store.chain import GENESIS, link_hash, personal_hash
+from zgoda.store.tables import chain_heads, consent_events
+
+# Stored beside each event by append_event; not part of what a caller records.
+CHAIN_COLUMNS = ("id", "sequence", "personal_hash", "prev_hash", "record_hash", "erased_at")
 
 
 @dataclass(frozen=True)
@@ -31,12 +38,61 @@ class ConsentEvent:
 
 
 def append_event(engine: Engine, event: ConsentEvent) -> int:
-    """Insert one event in its own transaction; returns its id once committed."""
-    with engine.begin() as connection:
-        result = connection.execute(consent_events.insert().values(**asdict(event)))
-        primary_key = result.inserted_primary_key
-        assert primary_key is not None
-        return int(primary_key[0])
+    """Append one event to its site's chain, in one transaction; returns its sequence number.
+
+    The site's chain head is locked while the event is linked to it (a row lock on
+    PostgreSQL, the database write lock on SQLite), so concurrent writers from any
+    number of app instances produce one unbroken chain.
+    """
+    with writing(engine) as connection:
+        return append_in(connection, event)
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A transaction that may read the chain and then extend or change it."""
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection:
+        with connection.begin():
+            yield connection
+
+
+def append_in(connection: Connection, event: ConsentEvent) -> int:
+    """Link `event` to its site's chain inside the caller's `writing` transaction."""
+    record: dict[str, Any] = asdict(event)
+    sequence, prev_hash = _lock_head(connection, event.site_id)
+    record |= {"sequence": sequence + 1, "prev_hash": prev_hash}
+    record["personal_hash"] = personal_hash(record)
+    record["record_hash"] = link_hash(prev_hash, record)
+    connection.execute(consent_events.insert().values(**record))
+    connection.execute(
+        chain_heads.update()
+        .where(chain_heads.c.site_id == event.site_id)
+        .values(sequence=record["sequence"], record_hash=record["record_hash"])
+    )
+    return int(record["sequence"])
+
+
+def _lock_head(connection: Connection, site_id: str) -> tuple[int, str]:
+    """The site's newest sequence and hash, with its head row locked until commit."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            postgresql_insert(chain_heads)
+            .values(site_id=site_id, sequence=0, record_hash=GENESIS)
+            .on_conflict_do_nothing()
+        )
+        query = select(chain_heads).where(chain_heads.c.site_id == site_id).with_for_update()
+        locked = connection.execute(query).one()
+        return int(locked.sequence), str(locked.record_hash)
+    else:  # SQLite: BEGIN IMMEDIATE already holds the write lock
+        head = connection.execute(
+            select(chain_heads).where(chain_heads.c.site_id == site_id)
+        ).one_or_none()
+        if head is None:
+            connection.execute(
+                chain_heads.insert().values(site_id=site_id, sequence=0, record_hash=GENESIS)
+            )
+            return 0, GENESIS
+    return int(head.sequence), str(head.record_hash)
 
 
 def events_for(engine: Engine, site_id: str, consent_id: str) -> list[ConsentEvent]:
@@ -73,7 +129,8 @@ def count_events(engine: Engine, site_id: str | None = None) -> int:
 
 def _event(row: object) -> ConsentEvent:
     values = dict(row)  # type: ignore[call-overload]
-    values.pop("id")
+    for column in CHAIN_COLUMNS:
+        values.pop(column)
     for column in ("recorded_at", "expires_at"):
         # SQLite keeps no time zone; every time we store is UTC.
         if values[column].tzinfo is None:

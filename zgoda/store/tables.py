@@ -37,6 +37,48 @@ consent_events = Table(
     Column("user_agent_family", String(32), nullable=False),
     Column("ip_prefix", String(64), nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+    # Tamper evidence (zgoda.store.chain): a hash chain per site, in `sequence` order.
+    Column("sequence", BigInteger, nullable=False),
+    Column("personal_hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("record_hash", String(64), nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=True),
     Index("ix_consent_events_site_recorded", "site_id", "recorded_at"),
     Index("ix_consent_events_site_consent", "site_id", "consent_id"),
+    Index("ux_consent_events_site_sequence", "site_id", "sequence", unique=True),
+)
+
+# The newest link of each site's chain; its row is locked while an event is appended.
+chain_heads = Table(
+    "chain_heads",
+    metadata,
+    Column("site_id", String(64), primary_key=True),
+    Column("sequence", BigInteger, nullable=False),
+    Column("record_hash", String(64), nullable=False),
+)
+
+# Where a site's chain now starts, after old events were purged (retention).
+chain_checkpoints = Table(
+    "chain_checkpoints",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("record_hash", String(64), nullable=False),
+    Column("purged_count", BigInteger, nullable=False),
+    Column("purged_before", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_chain_checkpoints_site", "site_id", "sequence"),
+)
+
+# Per-site API keys for exports and the dashboard; only a hash of the secret is kept.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("site_id", String(64), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
 )

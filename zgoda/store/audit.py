@@ -1,0 +1,137 @@
+"""Proof and upkeep of the consent log: chain verification, erasure (Art. 17), retention."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, select, update
+
+from zgoda.store.chain import GENESIS, ChainReport, verify_records
+from zgoda.store.log import ConsentEvent, append_in, writing
+from zgoda.store.tables import chain_checkpoints, chain_heads, consent_events
+
+ERASED = "erased"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where a site's chain starts: the genesis, or the latest retention checkpoint."""
+
+    sequence: int
+    record_hash: str
+
+
+def anchor(connection: Connection, site_id: str) -> Anchor:
+    """The start of the site's remaining chain."""
+    checkpoint = connection.execute(
+        select(chain_checkpoints.c.sequence, chain_checkpoints.c.record_hash)
+        .where(chain_checkpoints.c.site_id == site_id)
+        .order_by(chain_checkpoints.c.sequence.desc())
+        .limit(1)
+    ).one_or_none()
+    if checkpoint is None:
+        return Anchor(0, GENESIS)
+    return Anchor(int(checkpoint.sequence), str(checkpoint.record_hash))
+
+
+def chain_rows(
+    connection: Connection, site_id: str, start: datetime | None = None, end: datetime | None = None
+) -> Iterator[dict[str, Any]]:
+    """The site's records in chain order, streamed, as dicts with an `erased` flag."""
+    query = select(consent_events).where(consent_events.c.site_id == site_id)
+    if start is not None:
+        query = query.where(consent_events.c.recorded_at >= start)
+    if end is not None:
+        query = query.where(consent_events.c.recorded_at < end)
+    query = query.order_by(consent_events.c.sequence)
+    result = connection.execution_options(stream_results=True, yield_per=2000).execute(query)
+    for row in result.mappings():
+        record = dict(row)
+        record["erased"] = record["erased_at"] is not None
+        yield record
+
+
+def verify_site(engine: Engine, site_id: str) -> ChainReport:
+    """Check the site's whole live chain, from its anchor to its head."""
+    with engine.connect() as connection:
+        start = anchor(connection, site_id)
+        report = verify_records(chain_rows(connection, site_id), start.record_hash, start.sequence)
+        head = connection.execute(
+            select(chain_heads).where(chain_heads.c.site_id == site_id)
+        ).one_or_none()
+    if report.ok and head is not None and report.last_hash != head.record_hash:
+        # Every remaining record links up, but the newest ones are gone.
+        missing_from = (report.first_sequence or start.sequence + 1) + report.checked
+        return ChainReport(
+            report.checked,
+            report.first_sequence,
+            report.last_hash,
+            broken_at=missing_from,
+            problem=f"records {missing_from} to {head.sequence} are missing (deleted)",
+        )
+    return report
+
+
+def erase_consent(engine: Engine, site_id: str, consent_id: str, erase_event: ConsentEvent) -> int:
+    """Remove the personal parts of one consent history, log the erasure; returns rows erased.
+
+    Each erased record keeps its personal hash as a tombstone, so the chain still verifies.
+    """
+    with writing(engine) as connection:
+        erased = connection.execute(
+            update(consent_events)
+            .where(
+                consent_events.c.site_id == site_id,
+                consent_events.c.consent_id == consent_id,
+                consent_events.c.erased_at.is_(None),
+            )
+            .values(
+                consent_id=ERASED,
+                user_agent_family=ERASED,
+                ip_prefix=None,
+                erased_at=erase_event.recorded_at,
+            )
+        ).rowcount
+        if erased:
+            append_in(connection, erase_event)
+    return int(erased)
+
+
+def purge_before(engine: Engine, site_id: str, cutoff: datetime, now: datetime) -> int:
+    """Delete the site's records older than `cutoff` and leave a checkpoint; returns how many.
+
+    Only a prefix of the chain is deleted (up to the first record that is not old enough),
+    so the rest still links to the checkpoint.
+    """
+    with writing(engine) as connection:
+        first_kept = connection.execute(
+            select(func.min(consent_events.c.sequence)).where(
+                consent_events.c.site_id == site_id, consent_events.c.recorded_at >= cutoff
+            )
+        ).scalar_one()
+        condition = [consent_events.c.site_id == site_id]
+        if first_kept is not None:
+            condition.append(consent_events.c.sequence < first_kept)
+        last_purged = connection.execute(
+            select(consent_events.c.sequence, consent_events.c.record_hash)
+            .where(*condition)
+            .order_by(consent_events.c.sequence.desc())
+            .limit(1)
+        ).one_or_none()
+        if last_purged is None:
+            return 0
+        purged = connection.execute(delete(consent_events).where(*condition)).rowcount
+        connection.execute(
+            chain_checkpoints.insert().values(
+                site_id=site_id,
+                sequence=last_purged.sequence,
+                record_hash=last_purged.record_hash,
+                purged_count=purged,
+                purged_before=cutoff,
+                created_at=now,
+            )
+        )
+    return int(purged)
