@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,17 +49,21 @@ def chain_rows(
         query = query.where(consent_events.c.recorded_at < end)
     query = query.order_by(consent_events.c.sequence)
     result = connection.execution_options(stream_results=True, yield_per=2000).execute(query)
-    for row in result.mappings():
-        record = dict(row)
-        record["erased"] = record["erased_at"] is not None
-        yield record
+    try:
+        for row in result.mappings():
+            record = dict(row)
+            record["erased"] = record["erased_at"] is not None
+            yield record
+    finally:
+        result.close()  # a reader that stops early must not leave a server-side cursor open
 
 
 def verify_site(engine: Engine, site_id: str) -> ChainReport:
     """Check the site's whole live chain, from its anchor to its head."""
     with engine.connect() as connection:
         start = anchor(connection, site_id)
-        report = verify_records(chain_rows(connection, site_id), start.record_hash, start.sequence)
+        with closing(chain_rows(connection, site_id)) as records:
+            report = verify_records(records, start.record_hash, start.sequence)
         head = connection.execute(
             select(chain_heads).where(chain_heads.c.site_id == site_id)
         ).one_or_none()
