@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,7 +40,7 @@ def anchor(connection: Connection, site_id: str) -> Anchor:
 
 def chain_rows(
     connection: Connection, site_id: str, start: datetime | None = None, end: datetime | None = None
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any]]:
     """The site's records in chain order, streamed, as dicts with an `erased` flag."""
     query = select(consent_events).where(consent_events.c.site_id == site_id)
     if start is not None:
