@@ -8,7 +8,7 @@ PY := $(BIN)/python
 CHROMIUM := /usr/bin/chromium
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test lint catalogs messages install install-dev browser clean
+.PHONY: run test lint bench catalogs messages install install-dev browser clean
 
 run: install catalogs instance/secret_key
 	ZGODA_SECRET_KEY="$$(cat instance/secret_key)" $(BIN)/flask --app app db upgrade
@@ -21,6 +21,12 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Benchmarks (not part of `make test`): results go in docs/benchmarks.md by hand.
+bench: install-dev catalogs
+	$(PY) bench/consent_bench.py
+	$(PY) bench/export_bench.py
+	$(PY) bench/embed_size.py
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
