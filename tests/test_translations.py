@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 from tests.conftest import ROOT
 
 TRANSLATIONS = ROOT / "translations"
-PLACEHOLDER = re.compile(r"%\(\w+\)s")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
 def catalog(locale: str) -> Catalog:
@@ -21,9 +21,16 @@ def catalog(locale: str) -> Catalog:
         return read_po(po)
 
 
+def forms(text: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A message's id or translation as its forms: one, or one per plural form."""
+    return (text,) if isinstance(text, str) else tuple(text)
+
+
 def test_every_message_has_a_polish_translation_and_none_is_fuzzy() -> None:
     polish = catalog("pl")
-    untranslated = [message.id for message in polish if message.id and not message.string]
+    untranslated = [
+        message.id for message in polish if message.id and not all(forms(message.string))
+    ]
     fuzzy = [message.id for message in polish if message.id and message.fuzzy]
     assert not untranslated
     assert not fuzzy
@@ -31,11 +38,15 @@ def test_every_message_has_a_polish_translation_and_none_is_fuzzy() -> None:
 
 
 def test_placeholders_survive_translation() -> None:
-    for message in catalog("pl"):
-        if message.id:
-            assert PLACEHOLDER.findall(message.id) == PLACEHOLDER.findall(message.string), (
-                message.id
-            )
+    polish = catalog("pl")
+    for message in polish:
+        if not message.id:
+            continue
+        expected = sorted(PLACEHOLDER.findall(forms(message.id)[-1]))
+        if message.pluralizable:  # Polish has three plural forms, each keeps every placeholder
+            assert len(forms(message.string)) == polish.num_plurals == 3, message.id
+        for translation in forms(message.string):
+            assert sorted(PLACEHOLDER.findall(translation)) == expected, message.id
 
 
 def test_catalog_template_matches_the_source(tmp_path: Path) -> None:
