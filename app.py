@@ -13,14 +13,17 @@ from zgoda.notices.registry import NoticeRegistry
 from zgoda.store import db
 from zgoda.store.migrate import db_cli
 from zgoda.web import (
+    admin,
     api,
     demo,
     embed,
     errors,
+    export_api,
     limits,
     openapi,
     pages,
     preferences,
+    receipts,
     security,
     tokens_ext,
 )
@@ -44,11 +47,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     csrf.init_app(app)
     csrf.exempt(api.bp)  # JSON, CORS-checked, no cookies: the hosted forms carry the tokens
+    csrf.exempt(receipts.open_with_token)  # a customer site posts a consent token to it
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(export_api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(preferences.bp)
+    app.register_blueprint(receipts.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(embed.bp)
     app.register_blueprint(demo.bp)
     limits.init_app(app)

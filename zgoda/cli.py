@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 from flask.cli import AppGroup
 
+from zgoda.consents_cli import consents_cli, keys_cli
 from zgoda.notices.registry import notice_registry
 from zgoda.web.tokens_ext import consent_tokens
 
@@ -52,3 +53,5 @@ def init_app(app: Flask) -> None:
     """Register the command groups on the app."""
     app.cli.add_command(notices_cli)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(consents_cli)
+    app.cli.add_command(keys_cli)

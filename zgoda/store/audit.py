@@ -67,7 +67,9 @@ def verify_site(engine: Engine, site_id: str) -> ChainReport:
         head = connection.execute(
             select(chain_heads).where(chain_heads.c.site_id == site_id)
         ).one_or_none()
-    if report.ok and head is not None and report.last_hash != head.record_hash:
+    # After a purge of every record the chain ends where it starts: at the checkpoint.
+    last_hash = report.last_hash or start.record_hash
+    if report.ok and head is not None and last_hash != head.record_hash:
         # Every remaining record links up, but the newest ones are gone.
         missing_from = (report.first_sequence or start.sequence + 1) + report.checked
         return ChainReport(

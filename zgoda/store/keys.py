@@ -89,3 +89,14 @@ def authenticate(engine: Engine, site_id: str, presented: str | None) -> ApiKey:
     if row.site_id != site_id:
         raise Forbidden("the API key belongs to another site")
     return ApiKey(row.key_id, row.site_id, row.label, row.created_at, row.revoked_at)
+
+
+def is_active(engine: Engine, key_id: str, site_id: str) -> bool:
+    """Whether `key_id` is a key of `site_id` that has not been revoked (for signed-in sessions)."""
+    query = select(api_keys.c.key_id).where(
+        api_keys.c.key_id == key_id,
+        api_keys.c.site_id == site_id,
+        api_keys.c.revoked_at.is_(None),
+    )
+    with engine.connect() as connection:
+        return connection.execute(query).one_or_none() is not None

@@ -106,6 +106,29 @@ def events_for(engine: Engine, site_id: str, consent_id: str) -> list[ConsentEve
         return [_event(row._mapping) for row in connection.execute(query)]
 
 
+@dataclass(frozen=True)
+class LoggedEvent:
+    """An event with its place in the site's hash chain: the proof it was logged."""
+
+    event: ConsentEvent
+    sequence: int
+    record_hash: str
+
+
+def history_for(engine: Engine, site_id: str, consent_id: str) -> list[LoggedEvent]:
+    """The history of one consent id with each event's chain link, oldest first."""
+    query = (
+        select(consent_events)
+        .where(consent_events.c.site_id == site_id, consent_events.c.consent_id == consent_id)
+        .order_by(consent_events.c.sequence)
+    )
+    with engine.connect() as connection:
+        return [
+            LoggedEvent(_event(row._mapping), int(row.sequence), str(row.record_hash))
+            for row in connection.execute(query)
+        ]
+
+
 def iter_events(engine: Engine, site_id: str) -> Iterator[ConsentEvent]:
     """Every event of a site, oldest first, streamed from the database."""
     query = (

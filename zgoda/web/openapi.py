@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from pydantic import BaseModel
 
 from zgoda.consent import ConsentRequest
+from zgoda.export import FORMATS, MEDIA_TYPES
 from zgoda.notices.base import SLUG_PATTERN
 from zgoda.notices.loader import SITE_ID_PATTERN, LoadedNotice
 from zgoda.notices.model import LOCALES, ConsentModeType
@@ -34,6 +35,8 @@ REJECTED_TOKEN_STATUSES = ("expired", "forged", "malformed", "other_site")
 
 ERRORS = {
     400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
     404: "NotFound",
     409: "StaleNotice",
     413: "PayloadTooLarge",
@@ -47,6 +50,7 @@ TIMESTAMP = {"type": "string", "format": "date-time"}
 VERSION = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
 CHOICES = {"type": "object", "additionalProperties": {"type": "boolean"}}
 URL = {"type": "string", "format": "uri"}
+SECURITY_SCHEME = "siteApiKey"
 
 
 def ref(name: str) -> dict[str, str]:
@@ -183,7 +187,9 @@ def error_responses() -> dict[str, Any]:
     stale = {"allOf": [error, {"required": ["current_version"]}]}
     retry = {"Retry-After": header("Seconds until a write is accepted again.", required=True)}
     descriptions = {
-        400: "Malformed JSON, or an unknown `lang`.",
+        400: "Malformed JSON, an unknown `lang`, or an export `format`, `from` or `to` that cannot be read.",
+        401: "No API key, or one that is malformed, unknown or revoked.",
+        403: "The API key belongs to another site.",
         404: "No such site.",
         409: "The visitor saw an older notice: show the current one.",
         413: "The body is larger than the server accepts.",
@@ -320,6 +326,7 @@ def paths(example: LoadedNotice | None) -> dict[str, Any]:
             },
             "options": preflight("preflightVerify", "POST"),
         },
+        **export_path(),
         f"{PREFIX}/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",
@@ -327,6 +334,54 @@ def paths(example: LoadedNotice | None) -> dict[str, Any]:
                 "responses": {"200": json_response("OpenAPI 3.1.", {"type": "object"})},
             }
         },
+    }
+
+
+def export_path() -> dict[str, Any]:
+    """The consent-log export, for holders of the site's API key."""
+    moments = {
+        "from": "Records from this UTC time on (a date means its midnight).",
+        "to": "Records before this UTC time (a date includes that whole day).",
+    }
+    parameters = [
+        {"name": "format", "in": "query", "schema": {"enum": list(FORMATS), "default": "csv"}},
+    ] + [
+        {
+            "name": name,
+            "in": "query",
+            "description": text,
+            "schema": {"type": "string", "examples": ["2026-01-31", "2026-01-31T12:00:00Z"]},
+        }
+        for name, text in moments.items()
+    ]
+    body = {"schema": {"type": "string"}}
+    headers = {
+        "Content-Disposition": header("attachment; filename=...", required=True),
+        "Content-Encoding": header("gzip, when the request's Accept-Encoding allows it."),
+        "Vary": header("Accept-Encoding", required=True),
+    }
+    return {
+        f"{PREFIX}/sites/{{site}}/consents/export": {
+            "parameters": [{"$ref": "#/components/parameters/Site"}],
+            "get": {
+                "operationId": "exportConsents",
+                "summary": "The site's consent log with its hash chain, streamed.",
+                "description": "One row per recorded choice, oldest first, times in UTC ISO "
+                "8601. The CSV has a `purpose:<id>` column per purpose of the current notice "
+                "(empty when the record does not mention it) and `other_choices` (JSON) for "
+                "any other; `flask consents verify FILE` checks the chain offline.",
+                "security": [{SECURITY_SCHEME: []}],
+                "parameters": parameters,
+                "responses": {
+                    "200": {
+                        "description": "The export.",
+                        "headers": headers,
+                        "content": {media_type: body for media_type in MEDIA_TYPES.values()},
+                    }
+                }
+                | errors(400, 401, 403, 404),
+            },
+        }
     }
 
 
@@ -342,7 +397,8 @@ def build_document(notices: dict[str, LoadedNotice]) -> dict[str, Any]:
         "info": {
             "title": "Zgoda consent API",
             "version": "1",
-            "description": "Banner configuration, consent recording and token checks. "
+            "description": "Banner configuration, consent recording, token checks and, with a "
+            "site's API key, the consent-log export. "
             "Every error is JSON with the Error schema.",
         },
         "paths": paths(example),
@@ -358,6 +414,13 @@ def build_document(notices: dict[str, LoadedNotice]) -> dict[str, Any]:
             },
             "schemas": model_schemas(ConsentRequest, VerifyRequest) | response_schemas(),
             "responses": error_responses(),
+            "securitySchemes": {
+                SECURITY_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A key of that site: `flask --app app keys create <site>`.",
+                }
+            },
         },
     }
 

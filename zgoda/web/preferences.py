@@ -2,6 +2,8 @@
 
 The choice is recorded like the banner's, and its signed token is kept in a
 cookie on Zgoda's own domain, one per site, so the page can show the current state.
+The same form on a consent's receipt page (zgoda.web.receipts) carries that consent's
+token, so a change or withdrawal there continues the same consent id.
 """
 
 from __future__ import annotations
@@ -20,15 +22,14 @@ from zgoda.notices.loader import LoadedNotice
 from zgoda.notices.registry import notice_registry
 from zgoda.store.db import engine
 from zgoda.store.log import append_event
+from zgoda.tokens import ConsentTokens
 from zgoda.web.api import purpose_hashes, site_banner
 from zgoda.web.client import client_facts
 from zgoda.web.tokens_ext import consent_tokens
 
 bp = Blueprint("preferences", __name__)
 
-FORM_ACTIONS = {
-    action.value: action for action in (Action.ACCEPT_ALL, Action.REJECT_ALL, Action.CUSTOM)
-}
+FORM_ACTIONS = {action.value: action for action in Action}
 
 
 def cookie_name(site_id: str) -> str:
@@ -53,16 +54,51 @@ def current_consent(loaded: LoadedNotice) -> dict[str, Any] | None:
     return {"status": status, "choices": choices, "consent_id": payload.get("cid")}
 
 
+def genuine_payload(loaded: LoadedNotice, token: str) -> tuple[dict[str, Any], bool] | None:
+    """A token's payload and whether it has expired, if the site signed it; else None.
+
+    An expired token still proves its holder was given that consent id: its signature
+    is checked before its age, so its payload can be trusted.
+    """
+    max_age = int(lifetime(loaded.notice.embed.consent_lifetime).total_seconds())
+    try:
+        return consent_tokens().verify(loaded.site_id, token, max_age=max_age), False
+    except ExpiredToken:
+        return ConsentTokens.peek(token), True
+    except TokenError:
+        return None
+
+
 @bp.post("/<site>/cookies/preferences")
 def save(site: str) -> Response:
-    """Record the form's choice, keep its token in a cookie, and go back to the policy."""
+    """Record the form's choice, keep its token in a cookie, and go back to the page.
+
+    With a `token` field (the form on a receipt page) the choice continues that
+    token's consent id and the answer goes back to its receipt page.
+    """
     loaded = notice_registry().get_or_404(site)
     action = FORM_ACTIONS.get(request.form.get("action", ""))
     if action is None:
-        raise BadRequest("the form's action must be accept_all, reject_all or custom")
+        raise BadRequest("the form's action must be accept_all, reject_all, custom or withdraw")
     optional = [purpose.id for purpose in loaded.notice.cookies.purposes if not purpose.required]
-    previous = current_consent(loaded)
+    receipt_token = request.form.get("token")
+    if receipt_token is not None:
+        genuine = genuine_payload(loaded, receipt_token)
+        if genuine is None:
+            raise BadRequest("the form was not filled in as the page sent it")
+        previous_id = genuine[0].get("cid")
+    else:
+        previous = current_consent(loaded)
+        previous_id = previous["consent_id"] if previous else None
     locale = current_locale()
+
+    def back(consent_id: str | None, flag: str) -> str:
+        if receipt_token is not None and consent_id:
+            page = url_for("receipts.show", site=site, consent_id=consent_id, lang=locale)
+        else:
+            page = url_for("pages.cookies", site=site, lang=locale)
+        return f"{page}&{flag}=1#preferences"
+
     try:
         consent_request = ConsentRequest(
             action=action,
@@ -71,22 +107,18 @@ def save(site: str) -> Response:
             choices={p: request.form.get(f"purpose-{p}") == "on" for p in optional}
             if action is Action.CUSTOM
             else None,
-            consent_id=previous["consent_id"] if previous else None,
+            consent_id=previous_id,
             source=Source.PREFERENCES_PAGE,
         )
         config = site_banner(loaded, locale)
         event = build_event(loaded, consent_request, client_facts(), config.content_hash)
     except StaleNotice:
-        return redirect(
-            url_for("pages.cookies", site=site, lang=locale, changed=1) + "#preferences", 303
-        )
+        return redirect(back(previous_id, "changed"), 303)
     except ValidationError as error:
         raise BadRequest("the form was not filled in as the page sent it") from error
     append_event(engine(), event)
     token = consent_tokens().issue(site, token_payload(event, purpose_hashes(config)))
-    response = redirect(
-        url_for("pages.cookies", site=site, lang=locale, saved=1) + "#preferences", 303
-    )
+    response = redirect(back(event.consent_id, "saved"), 303)
     response.set_cookie(
         cookie_name(site),
         token,

@@ -1,0 +1,331 @@
+"""`flask consents ...` (export, verify, erase, purge) and `flask keys ...` (per-site API keys)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from itertools import chain
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from zgoda.errors import ZgodaError
+from zgoda.export import (
+    FORMATS,
+    ExportReader,
+    Format,
+    export_chunks,
+    gzip_chunks,
+    parse_moment,
+    sequence_range,
+)
+from zgoda.notices.registry import notice_registry
+from zgoda.store.audit import ERASED, anchor, erase_consent, purge_before, verify_site
+from zgoda.store.chain import GENESIS, ChainReport, verify_records
+from zgoda.store.db import engine
+from zgoda.store.keys import KEY_PREFIX, create_key, list_keys, revoke_key
+from zgoda.store.log import ConsentEvent
+from zgoda.store.tables import chain_heads
+
+# Like the notices' durations: a month counts 30 days, a year 365.
+AGE_UNITS = {"d": 1, "m": 30, "y": 365}
+AGE_PATTERN = re.compile(r"^([1-9][0-9]*)([dmy])$")
+
+consents_cli = AppGroup("consents", help="Export, prove and maintain the consent log.")
+keys_cli = AppGroup("keys", help="Per-site API keys for the export API.")
+
+
+class Moment(click.ParamType[datetime, Any]):
+    """An ISO 8601 date or time on the command line, as UTC."""
+
+    name = "date"
+
+    def __init__(self, end: bool = False):
+        self.end = end
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        """A UTC datetime; a date given as an end includes that whole day."""
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_moment(str(value), end=self.end)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+def age(value: str) -> timedelta:
+    """`3y`, `18m` or `90d` as a timedelta."""
+    match = AGE_PATTERN.match(value.strip().lower())
+    if match is None:
+        raise click.BadParameter(f"{value!r}: use a number and d, m or y (90d, 18m, 3y)")
+    return timedelta(days=int(match[1]) * AGE_UNITS[match[2]])
+
+
+def logged_sites() -> list[str]:
+    """Every site whose chain the log holds."""
+    with engine().connect() as connection:
+        return list(connection.scalars(select(chain_heads.c.site_id).order_by("site_id")))
+
+
+def known_site(site: str) -> str:
+    """`site` if a notice or the log knows it; a usage error (exit 2) otherwise."""
+    if site not in notice_registry().notices and site not in logged_sites():
+        raise click.BadParameter(f"unknown site {site!r}", param_hint="'--site'")
+    return site
+
+
+def site_purposes(site: str) -> list[str]:
+    """The purpose ids of the site's current notice (none if it has no notice any more)."""
+    loaded = notice_registry().notices.get(site)
+    return [] if loaded is None else [purpose.id for purpose in loaded.notice.cookies.purposes]
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+@consents_cli.command("export")
+@click.option("--site", required=True, help="The site id.")
+@click.option("--from", "start", type=Moment(), help="From this UTC date or time on.")
+@click.option("--to", "end", type=Moment(end=True), help="Before this time (a date: through it).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (.gz: gzipped)."
+)
+def export_command(
+    site: str, start: datetime | None, end: datetime | None, fmt: Format, output: Path | None
+) -> None:
+    """Write SITE's consent log, with its hash chain, as CSV or NDJSON."""
+    known_site(site)
+    with ExitStack() as stack:
+        progress: Callable[[int], None] | None = None
+        if sys.stderr.isatty():  # counting costs a query; only a person watching needs it
+            bar = click.progressbar(
+                length=count_range(site, start, end), label="Exporting", file=sys.stderr
+            )
+            progress = stack.enter_context(bar).update
+        purposes = site_purposes(site)
+        chunks = export_chunks(engine(), site, fmt, purposes, start, end, progress)
+        if output is None:
+            target: IO[Any] = sys.stdout
+            for text in chunks:
+                target.write(text)
+        elif output.suffix == ".gz":
+            target = stack.enter_context(output.open("wb"))
+            for data in gzip_chunks(chunks):
+                target.write(data)
+        else:
+            target = stack.enter_context(output.open("w", encoding="utf-8", newline=""))
+            for text in chunks:
+                target.write(text)
+
+
+def count_range(site: str, start: datetime | None, end: datetime | None) -> int:
+    """How many records an export of [start, end) holds, for the progress bar."""
+    with engine().connect() as connection:
+        bounds = sequence_range(connection, site, start, end)
+    return 0 if bounds is None else bounds[1] - bounds[0] + 1
+
+
+# --- verify ----------------------------------------------------------------------------------
+
+
+def ok_line(report: ChainReport) -> str:
+    """`OK: N records, sequences A–B, last hash H`."""
+    if not report.checked or report.first_sequence is None:
+        return "OK: 0 records"
+    last = report.first_sequence + report.checked - 1
+    return (
+        f"OK: {report.checked} records, sequences {report.first_sequence}–{last}, "
+        f"last hash {report.last_hash}"
+    )
+
+
+class Tampered(Exception):
+    """A record whose flags contradict its content, found before the chain check reaches it."""
+
+    def __init__(self, sequence: int, problem: str):
+        super().__init__(problem)
+        self.sequence = sequence
+        self.problem = problem
+
+
+def erasure_checked(records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The records; an `erased` record must hold no personal data.
+
+    The chain does not hash the erased flag (erasure happens after the fact), so a record
+    marked erased must really be erased, or a changed consent id could hide behind it.
+    """
+    for record in records:
+        personal = (record["consent_id"], record["user_agent_family"], record["ip_prefix"])
+        if record["erased"] and personal != (ERASED, ERASED, None):
+            raise Tampered(
+                int(record["sequence"]),
+                "marked erased but still holds a consent id, browser or network",
+            )
+        yield record
+
+
+def verify_file(path: Path) -> bool:
+    """Check an export file's chain; print OK or the first broken record."""
+    reader = ExportReader(path)
+    records = iter(reader)
+    try:
+        first = next(records, None)
+        if first is None:
+            click.echo("OK: 0 records")
+            return True
+        # An export may start mid-chain (a time range, or after a purge): trust its first
+        # link then; an export from the very start must link to the genesis.
+        genesis = int(first["sequence"]) == 1
+        report = verify_records(
+            erasure_checked(chain([first], records)),
+            GENESIS if genesis else None,
+            0 if genesis else None,
+        )
+    except Tampered as tampered:
+        click.echo(f"BROKEN at record {tampered.sequence} (line {reader.line}): {tampered.problem}")
+        return False
+    except (ValueError, TypeError, KeyError) as error:
+        click.echo(f"BROKEN at line {reader.line}: the record cannot be read: {error}")
+        return False
+    if not report.ok:
+        click.echo(f"BROKEN at record {report.broken_at} (line {reader.line}): {report.problem}")
+        return False
+    click.echo(ok_line(report))
+    return True
+
+
+def verify_database(site: str | None) -> bool:
+    """Check the live chain of SITE (or of every site); print one line per site."""
+    sites = [known_site(site)] if site else logged_sites()
+    if not sites:
+        click.echo("The consent log is empty.")
+    intact = True
+    for site_id in sites:
+        report = verify_site(engine(), site_id)
+        if report.ok:
+            click.echo(f"{site_id}: {ok_line(report)}")
+        else:
+            click.echo(f"{site_id}: BROKEN at record {report.broken_at}: {report.problem}")
+            intact = False
+    return intact
+
+
+@consents_cli.command("verify")
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--db", "database", is_flag=True, help="Check the live log instead of a file.")
+@click.option("--site", help="With --db: only this site.")
+def verify_command(file: Path | None, database: bool, site: str | None) -> None:
+    """Check the hash chain of an export FILE (CSV or NDJSON, plain or .gz), or of the live log."""
+    if database == (file is not None):
+        raise click.UsageError("give either an export FILE or --db")
+    if site and not database:
+        raise click.UsageError("--site goes with --db (an export holds one site)")
+    if file is not None:
+        intact = verify_file(file)
+    else:
+        intact = verify_database(site)
+    if not intact:
+        sys.exit(1)
+
+
+# --- erase and purge -------------------------------------------------------------------------
+
+
+@consents_cli.command("erase")
+@click.option("--site", required=True, help="The site id.")
+@click.option("--consent-id", required=True, help="The consent id the request is about.")
+def erase_command(site: str, consent_id: str) -> None:
+    """Erase the personal parts of one consent history (GDPR Art. 17); the chain still verifies."""
+    loaded = notice_registry().notices.get(site)
+    if loaded is None:
+        raise click.BadParameter(f"unknown site {site!r}", param_hint="'--site'")
+    now = datetime.now(UTC)
+    event = ConsentEvent(
+        site_id=site,
+        consent_id=ERASED,
+        notice_version=loaded.version,
+        content_hash="0" * 16,
+        locale=loaded.notice.default_locale,
+        action="erase",
+        choices={},
+        source="admin",
+        gpc=False,
+        user_agent_family="admin",
+        ip_prefix=None,
+        recorded_at=now,
+        expires_at=now,
+    )
+    erased = erase_consent(engine(), site, consent_id, event)
+    if not erased:
+        raise ZgodaError(f"nothing to erase: no record of {site} has the consent id {consent_id!r}")
+    click.echo(f"Erased the consent id, browser and network from {erased} records of {site}.")
+    click.echo("The erasure is logged as a record of its own; the chain still verifies.")
+
+
+@consents_cli.command("purge")
+@click.option("--site", required=True, help="The site id.")
+@click.option("--older-than", "older_than", required=True, help="An age: 90d, 18m or 3y.")
+def purge_command(site: str, older_than: str) -> None:
+    """Delete SITE's records older than an age, leaving a checkpoint the chain starts from."""
+    known_site(site)
+    now = datetime.now(UTC)
+    cutoff = now - age(older_than)
+    purged = purge_before(engine(), site, cutoff, now)
+    if not purged:
+        click.echo(f"No record of {site} is older than {cutoff:%Y-%m-%d %H:%M} UTC.")
+        return
+    with engine().connect() as connection:
+        start = anchor(connection, site)
+    click.echo(f"Purged {purged} records of {site} recorded before {cutoff:%Y-%m-%d %H:%M} UTC.")
+    click.echo(
+        f"Checkpoint: the chain now starts after record {start.sequence} ({start.record_hash})."
+    )
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+@keys_cli.command("create")
+@click.argument("site")
+@click.option("--label", default="", help="What the key is for, shown by `keys list`.")
+def create_command(site: str, label: str) -> None:
+    """Create an API key for SITE and print it; only its hash is kept."""
+    if site not in notice_registry().notices:
+        raise click.BadParameter(f"unknown site {site!r}", param_hint="SITE")
+    click.echo(create_key(engine(), site, label))
+    click.echo("Store it now: it cannot be shown again.", err=True)
+
+
+@keys_cli.command("list")
+@click.argument("site", required=False)
+def list_command(site: str | None) -> None:
+    """List the API keys (of SITE, or of every site), never their secrets."""
+    keys = list_keys(engine(), site)
+    if not keys:
+        click.echo("No API keys.")
+    for key in keys:
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        created = f"{key.created_at:%Y-%m-%d %H:%M}"
+        click.echo(f"{key.key_id}  {key.site_id}  created {created}  {state}  {key.label}".rstrip())
+
+
+@keys_cli.command("revoke")
+@click.argument("key")
+def revoke_command(key: str) -> None:
+    """Revoke KEY (its id from `keys list`, or the whole key)."""
+    parts = key.split("_", 2)
+    key_id = parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else key
+    if not revoke_key(engine(), key_id):
+        raise ZgodaError(f"no active API key {key_id!r}")
+    click.echo(f"Revoked API key {key_id}.")

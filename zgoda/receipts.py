@@ -1,0 +1,152 @@
+"""Consent receipts: one consent id's state and history, as a Kantara Consent Receipt (v1.1).
+
+No Flask request in here: the web layer finds and authorises the history, then asks
+for its status or its receipt.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from zgoda.consent import Action
+from zgoda.notices.loader import LoadedNotice
+from zgoda.notices.model import ConsentPurpose, NotStated
+from zgoda.store.chain import canonical_time
+from zgoda.store.log import LoggedEvent
+
+RECEIPT_VERSION = "KI-CR-v1.1.0"
+# consentReceiptID = uuid5(this, "<site>/<consent id>/<sequence of the latest event>").
+RECEIPT_NAMESPACE = uuid.UUID("5b0e1f8e-4a3c-5d2b-9c61-7a0e2f3d4b5c")
+
+Status = Literal["active", "withdrawn", "refused", "stale", "expired"]
+
+
+def receipt_id(site_id: str, consent_id: str, sequence: int) -> str:
+    """The same receipt id for the same state of a consent; a new one after each new event."""
+    return str(uuid.uuid5(RECEIPT_NAMESPACE, f"{site_id}/{consent_id}/{sequence}"))
+
+
+def consent_status(
+    loaded: LoadedNotice, latest: LoggedEvent, now: datetime | None = None
+) -> Status:
+    """Where the consent stands: expired, given for an older notice, withdrawn, refused, or active."""
+    event = latest.event
+    if event.expires_at <= (now or datetime.now(UTC)):
+        return "expired"
+    if event.notice_version != loaded.version:
+        return "stale"
+    if event.action == Action.WITHDRAW:
+        return "withdrawn"
+    if not any(
+        granted for purpose, granted in event.choices.items() if purpose in optional(loaded)
+    ):
+        return "refused"
+    return "active"
+
+
+def optional(loaded: LoadedNotice) -> dict[str, ConsentPurpose]:
+    """The site's purposes that need consent, by id."""
+    return {p.id: p for p in loaded.notice.cookies.purposes if not p.required}
+
+
+def consent_receipt(
+    loaded: LoadedNotice,
+    history: Sequence[LoggedEvent],
+    policy_url: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The receipt of a consent's latest state, with its history and each event's chain link.
+
+    `services[].purposes` lists only the purposes the latest choice grants, as a
+    Kantara receipt does; `choices` (an extension) keeps the refusals too.
+    """
+    latest = history[-1]
+    event = latest.event
+    notice = loaded.notice
+    controller = notice.controller
+    contact = controller.contact
+    email = "" if isinstance(contact.email, NotStated) else contact.email
+    address = contact.postal_address or controller.address
+    consent_purposes = optional(loaded)
+    granted = [
+        purpose_id
+        for purpose_id, chosen in event.choices.items()
+        if chosen and purpose_id in consent_purposes
+    ]
+    return {
+        "version": RECEIPT_VERSION,
+        "jurisdiction": controller.address.country,
+        "consentTimestamp": int(event.recorded_at.timestamp()),
+        "collectionMethod": event.source,
+        "consentReceiptID": receipt_id(loaded.site_id, event.consent_id, latest.sequence),
+        "language": event.locale,
+        "piiPrincipalId": event.consent_id,
+        "piiControllers": [
+            {
+                "piiController": controller.name,
+                "onBehalf": False,
+                "contact": email or ", ".join(contact.phone),
+                "address": {
+                    "streetAddress": address.street,
+                    "postalCode": address.postal_code or "",
+                    "addressLocality": address.city,
+                    "addressCountry": address.country,
+                },
+                "email": email,
+                "phone": ", ".join(contact.phone),
+                "piiControllerUrl": notice.website or "",
+            }
+        ],
+        "policyUrl": policy_url,
+        "services": [
+            {
+                "service": notice.site_name,
+                "purposes": [
+                    _purpose(consent_purposes[purpose_id], event.locale, event.expires_at)
+                    for purpose_id in granted
+                ],
+            }
+        ],
+        "sensitive": False,
+        "spiCat": [],
+        # Zgoda's extensions.
+        "status": consent_status(loaded, latest, now),
+        "notice_version": event.notice_version,
+        "choices": dict(event.choices),
+        "history": [_history_entry(logged) for logged in history],
+    }
+
+
+def _purpose(purpose: ConsentPurpose, locale: str, expires_at: datetime) -> dict[str, Any]:
+    cookies = [] if isinstance(purpose.cookies, NotStated) else purpose.cookies
+    third_parties = list(dict.fromkeys(c.provider for c in cookies if c.party == "third"))
+    return {
+        "purpose": purpose.name.get(locale),
+        "purposeCategory": [purpose.id],
+        "consentType": "EXPLICIT",
+        "piiCategory": [],
+        "primaryPurpose": False,
+        "termination": canonical_time(expires_at),
+        "thirdPartyDisclosure": bool(third_parties),
+        "thirdPartyName": ", ".join(third_parties),
+    }
+
+
+def _history_entry(logged: LoggedEvent) -> dict[str, Any]:
+    event = logged.event
+    return {
+        "recorded_at": canonical_time(event.recorded_at),
+        "action": event.action,
+        "choices": dict(event.choices),
+        "notice_version": event.notice_version,
+        "content_hash": event.content_hash,
+        "locale": event.locale,
+        "source": event.source,
+        "gpc": event.gpc,
+        "expires_at": canonical_time(event.expires_at),
+        "sequence": logged.sequence,
+        "record_hash": logged.record_hash,
+    }

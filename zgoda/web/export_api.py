@@ -1,0 +1,64 @@
+"""GET /api/v1/sites/<site>/consents/export: the site's consent log for its API key holders."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, request
+
+from zgoda.errors import ApiError
+from zgoda.export import FORMATS, MEDIA_TYPES, Format, export_chunks, gzip_chunks, parse_moment
+from zgoda.notices.registry import notice_registry
+from zgoda.store.db import engine
+from zgoda.store.keys import authenticate
+
+bp = Blueprint("export_api", __name__, url_prefix="/api/v1")
+
+BEARER = "bearer "
+
+
+def bearer_key() -> str | None:
+    """The key of an `Authorization: Bearer <key>` header, if any."""
+    value = request.headers.get("Authorization", "")
+    return value[len(BEARER) :].strip() if value.lower().startswith(BEARER) else None
+
+
+def requested_format() -> Format:
+    """`format`: csv (the default) or ndjson; 400 naming the field otherwise."""
+    value = request.args.get("format", "csv")
+    if value not in FORMATS:
+        raise ApiError(f"unknown format {value!r}; use one of: {', '.join(FORMATS)}", "format")
+    return value
+
+
+def requested_moment(field: str) -> datetime | None:
+    """The `from` or `to` query parameter in UTC; 400 naming the field when unreadable."""
+    value = request.args.get(field)
+    if not value:
+        return None
+    try:
+        return parse_moment(value, end=field == "to")
+    except ValueError as error:
+        raise ApiError(f"{field}: {error}", field) from error
+
+
+@bp.get("/sites/<site>/consents/export")
+def export_consents(site: str) -> Response:
+    """Stream the site's consent log as CSV or NDJSON, gzipped when the client accepts it."""
+    loaded = notice_registry().get_or_404(site)
+    authenticate(engine(), site, bearer_key())
+    fmt = requested_format()
+    start, end = requested_moment("from"), requested_moment("to")
+    purposes = [purpose.id for purpose in loaded.notice.cookies.purposes]
+    text = export_chunks(engine(), site, fmt, purposes, start, end)
+    gzipped = request.accept_encodings.quality("gzip") > 0
+    response = Response(gzip_chunks(text) if gzipped else text, mimetype=MEDIA_TYPES[fmt])
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{site}-consents-{stamp}.{fmt}"'
+    )
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.cache_control.no_store = True  # visitors' consent records: never in a shared cache
+    return response
