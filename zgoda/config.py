@@ -28,7 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY_FALLBACKS": [],
     # "truncate": keep the IPv4 /24 or IPv6 /48 network; "drop": keep nothing.
     "IP_ADDRESS_MODE": "truncate",
-    # Flask-Limiter storage: memory:// per process, or redis://host:port to share limits.
+    # Where consent-write limits are counted: memory:// per process, or redis://host:port
+    # to share them between instances (RATELIMIT_KEY_PREFIX keeps apps on one Redis apart).
     "RATELIMIT_STORAGE_URI": "memory://",
     "CONSENT_RATE_LIMIT": "60 per minute",
     # Origins allowed to call the API for every site, besides each notice's own list.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +52,24 @@ def _begin_sqlite(connection: Connection) -> None:
     # sqlite_begin="IMMEDIATE" to take the write lock first; readers stay deferred.
     mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
     connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def writer_turn(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, wait for the writer's turn, across threads and processes.
+
+    SQLite's own busy handler polls with sleeps of up to 100 ms, so writers that collide
+    on BEGIN IMMEDIATE wait far longer than the lock is held. A blocking flock() on a
+    file beside the database wakes the next writer as soon as the lock is released.
+    Each turn opens the file anew: flock() locks an open file, so threads conflict too.
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with open(database + ".writer-lock", "a+b") as lock_file:
+        fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
 
 
 def init_app(app: Flask) -> None:

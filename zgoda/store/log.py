@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
 from zgoda.store.chain import GENESIS, link_hash, personal_hash
+from zgoda.store.db import writer_turn
 from zgoda.store.tables import chain_heads, consent_events
 
 # Stored beside each event by append_event; not part of what a caller records.
@@ -51,48 +52,75 @@ def append_event(engine: Engine, event: ConsentEvent) -> int:
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A transaction that may read the chain and then extend or change it."""
-    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection:
-        with connection.begin():
+    with writer_turn(engine), engine.connect() as connection:
+        with connection.execution_options(sqlite_begin="IMMEDIATE").begin():
             yield connection
 
 
 def append_in(connection: Connection, event: ConsentEvent) -> int:
     """Link `event` to its site's chain inside the caller's `writing` transaction."""
-    record: dict[str, Any] = asdict(event)
+    record = event_record(event)
     sequence, prev_hash = _lock_head(connection, event.site_id)
-    record |= {"sequence": sequence + 1, "prev_hash": prev_hash}
+    record["sequence"] = sequence + 1
+    record["prev_hash"] = prev_hash
     record["personal_hash"] = personal_hash(record)
     record["record_hash"] = link_hash(prev_hash, record)
-    connection.execute(consent_events.insert().values(**record))
+    connection.execute(INSERT_EVENT, record)
     connection.execute(
-        chain_heads.update()
-        .where(chain_heads.c.site_id == event.site_id)
-        .values(sequence=record["sequence"], record_hash=record["record_hash"])
+        MOVE_HEAD,
+        {
+            "head_site": event.site_id,
+            "head_sequence": sequence + 1,
+            "head_hash": record["record_hash"],
+        },
     )
-    return int(record["sequence"])
+    return sequence + 1
+
+
+def event_record(event: ConsentEvent) -> dict[str, Any]:
+    """The event's fields as a new dict (dataclasses.asdict deep-copies, which is slow)."""
+    record = {name: getattr(event, name) for name in EVENT_FIELDS}
+    record["choices"] = dict(event.choices)
+    return record
+
+
+# Built once: statements executed with parameters hit SQLAlchemy's compiled cache directly.
+EVENT_FIELDS = tuple(field.name for field in fields(ConsentEvent))
+INSERT_EVENT = insert(consent_events)
+HEAD_OF_SITE = select(chain_heads.c.sequence, chain_heads.c.record_hash).where(
+    chain_heads.c.site_id == bindparam("head_site")
+)
+LOCK_HEAD = HEAD_OF_SITE.with_for_update()
+NEW_HEAD = insert(chain_heads).values(
+    site_id=bindparam("head_site"), sequence=0, record_hash=GENESIS
+)
+MOVE_HEAD = (
+    update(chain_heads)
+    .where(chain_heads.c.site_id == bindparam("head_site"))
+    .values(sequence=bindparam("head_sequence"), record_hash=bindparam("head_hash"))
+)
+NEW_HEAD_IF_MISSING = (
+    postgresql_insert(chain_heads)
+    .values(site_id=bindparam("head_site"), sequence=0, record_hash=GENESIS)
+    .on_conflict_do_nothing()
+)
 
 
 def _lock_head(connection: Connection, site_id: str) -> tuple[int, str]:
     """The site's newest sequence and hash, with its head row locked until commit."""
+    site = {"head_site": site_id}
     if connection.dialect.name == "postgresql":
-        connection.execute(
-            postgresql_insert(chain_heads)
-            .values(site_id=site_id, sequence=0, record_hash=GENESIS)
-            .on_conflict_do_nothing()
-        )
-        query = select(chain_heads).where(chain_heads.c.site_id == site_id).with_for_update()
-        locked = connection.execute(query).one()
-        return int(locked.sequence), str(locked.record_hash)
-    else:  # SQLite: BEGIN IMMEDIATE already holds the write lock
-        head = connection.execute(
-            select(chain_heads).where(chain_heads.c.site_id == site_id)
-        ).one_or_none()
-        if head is None:
-            connection.execute(
-                chain_heads.insert().values(site_id=site_id, sequence=0, record_hash=GENESIS)
-            )
-            return 0, GENESIS
-    return int(head.sequence), str(head.record_hash)
+        locked = connection.execute(LOCK_HEAD, site).one_or_none()
+        if locked is None:  # the site's first event: create its head, or wait for a racer's
+            connection.execute(NEW_HEAD_IF_MISSING, site)
+            locked = connection.execute(LOCK_HEAD, site).one()
+        return int(locked[0]), str(locked[1])
+    # SQLite: BEGIN IMMEDIATE already holds the write lock.
+    head = connection.execute(HEAD_OF_SITE, site).one_or_none()
+    if head is None:
+        connection.execute(NEW_HEAD, site)
+        return 0, GENESIS
+    return int(head[0]), str(head[1])
 
 
 def events_for(engine: Engine, site_id: str, consent_id: str) -> list[ConsentEvent]:

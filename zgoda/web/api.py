@@ -24,6 +24,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 BANNER_MAX_AGE = 300
+BANNER_CACHE_SIZE = 64
 
 
 class VerifyRequest(BaseModel):
@@ -40,10 +41,31 @@ def banner(site: str) -> Response:
     if request.method == "OPTIONS":
         return add_cors_headers(Response(status=204), loaded, "GET")
     config = site_banner(loaded, request.args.get("lang") or loaded.notice.default_locale)
-    locale = config.body["locale"]
-    response = jsonify(
-        config.body
-        | {
+    body, etag = banner_document(loaded, config, request.host_url)
+    response = Response(body, mimetype="application/json")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = BANNER_MAX_AGE
+    response.make_conditional(request)
+    return add_cors_headers(response, loaded, "GET")
+
+
+def banner_document(loaded: LoadedNotice, config: BannerConfig, host_url: str) -> tuple[bytes, str]:
+    """The banner configuration as JSON bytes with its ETag, serialized once per host.
+
+    The links are absolute (the embed runs on other origins), so the document depends on
+    the host the request came to; a few hosts at most, but the Host header is the
+    client's to choose, so the cache is emptied rather than allowed to grow.
+    """
+    cache: dict[tuple[str, str, str], tuple[bytes, str]] = current_app.extensions.setdefault(
+        "zgoda_banner_documents", {}
+    )
+    key = (loaded.site_id, config.body["locale"], host_url)
+    if key not in cache:
+        if len(cache) >= BANNER_CACHE_SIZE:
+            cache.clear()
+        site, locale = key[0], key[1]
+        document = config.body | {
             "content_hash": config.content_hash,
             "links": {
                 "privacy": url_for("pages.privacy", site=site, lang=locale, _external=True),
@@ -51,12 +73,9 @@ def banner(site: str) -> Response:
                 "consents": url_for("api.record_consent", site=site, _external=True),
             },
         }
-    )
-    response.set_etag(content_hash([config.content_hash, request.host_url]))
-    response.cache_control.public = True
-    response.cache_control.max_age = BANNER_MAX_AGE
-    response.make_conditional(request)
-    return add_cors_headers(response, loaded, "GET")
+        body = current_app.json.dumps(document).encode("utf-8")
+        cache[key] = (body, content_hash([config.content_hash, host_url]))
+    return cache[key]
 
 
 @bp.route("/sites/<site>/consents", methods=["POST", "OPTIONS"])
