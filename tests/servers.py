@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import socket
@@ -11,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import ROOT
 
@@ -103,3 +106,16 @@ def upgrade_database(env: dict[str, str]) -> None:
         [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
         cwd=ROOT, env=env, check=True, capture_output=True, timeout=120,
     )  # fmt: skip
+
+
+def api(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """One request to the server on `port`: its status and decoded JSON body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        payload = json.dumps(body) if body is not None else None
+        connection.request(method, path, body=payload, headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()

@@ -7,7 +7,6 @@ log, with every row complete, and go on writing.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -23,7 +22,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, Text, cast, create_engine, func, or_, select, text
 
-from tests.servers import free_port, gunicorn_command, running_server, server_env, upgrade_database
+from tests.servers import (
+    api,
+    free_port,
+    gunicorn_command,
+    running_server,
+    server_env,
+    upgrade_database,
+)
 from zgoda.store import events_for
 from zgoda.store.audit import verify_site
 from zgoda.store.tables import chain_heads, consent_events
@@ -34,19 +40,6 @@ MAX_REQUESTS = 2000  # the load never sends more than this in all
 KILL_AFTER_CREATED = 500  # kill once this many consents were answered 201...
 KILL_AFTER_SECONDS = 5.0  # ...or this long after the load started, whichever comes first
 MIN_CREATED = 20  # fewer answered consents before the kill would prove little
-
-
-def api(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    """One request to the server on `port`: its status and decoded JSON body."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        payload = json.dumps(body) if body is not None else None
-        connection.request(method, path, body=payload, headers=headers)
-        response = connection.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        connection.close()
 
 
 def consent_body(version: str) -> dict[str, str]:

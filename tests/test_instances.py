@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
-import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,26 +10,20 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
-from tests.servers import free_port, gunicorn_command, running_server, server_env, upgrade_database
+from tests.servers import (
+    api,
+    free_port,
+    gunicorn_command,
+    running_server,
+    server_env,
+    upgrade_database,
+)
 from zgoda.store import events_for
 from zgoda.store.audit import verify_site
 from zgoda.store.tables import consent_events
 
 SITE = "optingo"
 WRITES_PER_INSTANCE = 50
-
-
-def api(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    """One request to the server on `port`: its status and decoded JSON body."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        payload = json.dumps(body) if body is not None else None
-        connection.request(method, path, body=payload, headers=headers)
-        response = connection.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        connection.close()
 
 
 def notice_version(port: int) -> str:
