@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
@@ -14,8 +18,20 @@ from sqlalchemy import Engine, column, delete, table, update
 
 from tests.conftest import AppFactory
 from tests.test_store import make_event
+from zgoda.export import record_parts_of
 from zgoda.store.audit import chain_rows, erase_consent, purge_before, verify_site
-from zgoda.store.chain import GENESIS, verify_records
+from zgoda.store.chain import (
+    GENESIS,
+    HASHED_FIELDS,
+    PARTS,
+    PERSONAL_FIELDS,
+    canonical_choices,
+    canonical_time,
+    link_hash,
+    personal_hash,
+    verify_parts,
+    verify_records,
+)
 from zgoda.store.db import engine as app_engine
 from zgoda.store.log import CHAIN_COLUMNS, append_event, events_for
 from zgoda.store.migrate import alembic_config, upgrade
@@ -207,3 +223,155 @@ def test_migration_chains_events_recorded_before_it(app_factory: AppFactory) -> 
     assert report.ok and report.checked == 3
     fill(bound, 1)  # new appends continue the migrated chain
     assert verify_site(bound, "optingo").checked == 4
+
+
+# --- the fast spelling of the hashes is the reference one ------------------------------------
+# The reference implementation as it was first written (hashes of stored logs depend on it).
+
+
+def reference_time(value: datetime | str) -> str:
+    moment = (
+        datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    )
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def reference_digest(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def reference_personal_hash(record: Mapping[str, Any]) -> str:
+    return reference_digest({field: record[field] for field in PERSONAL_FIELDS})
+
+
+def reference_link_hash(prev_hash: Any, record: Mapping[str, Any]) -> str:
+    content = {field: record[field] for field in HASHED_FIELDS}
+    for field in ("recorded_at", "expires_at"):
+        content[field] = reference_time(content[field])
+    content["choices"] = {str(k): bool(v) for k, v in dict(content["choices"]).items()}
+    content["gpc"] = bool(content["gpc"])
+    content["sequence"] = int(content["sequence"])
+    return reference_digest([prev_hash, content, record["personal_hash"]])
+
+
+def outcome(function: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return function(*args)
+    except Exception as error:  # the same error, or the same value
+        return type(error)
+
+
+TIMES: list[datetime | str] = [
+    datetime(2026, 1, 1),
+    datetime(2026, 1, 1, 9, 30, 0, 1, tzinfo=UTC),
+    datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Warsaw")),
+    datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=-3, minutes=-30))),
+    datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),  # strftime does not pad the year
+    datetime(9999, 12, 31, 23, 59, 59, 999999),
+    datetime(1, 1, 2, tzinfo=timezone(timedelta(hours=1))),
+    "2026-01-01T09:30:00.000000Z",
+    "2026-01-01T09:30:00.123456Z",
+    "0999-01-01T09:30:00.000000Z",
+    "2026-W01-1T09:30:00.000000Z",  # 27 characters, a T and a dot where a canonical time has
+    "2026-02-30T09:30:00.000000Z",
+    "2026-01-01T24:00:00.000000Z",
+    "2026-01-01T09:30:00.1234567Z",
+    "2026-01-01T09:30:00Z",
+    "2026-01-01T09:30:00+02:00",
+    "2026-01-01 09:30:00.000000",
+    "2026-01-01",
+    "not a time",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", TIMES, ids=str)
+def test_canonical_time_spells_every_time_as_the_reference(value: datetime | str) -> None:
+    assert outcome(canonical_time, value) == outcome(reference_time, value)
+
+
+def varied_records() -> list[dict[str, Any]]:
+    base: dict[str, Any] = {
+        "site_id": "optingo",
+        "sequence": 7,
+        "recorded_at": datetime(2026, 1, 1, 9, 30, tzinfo=UTC),
+        "notice_version": "0123456789abcdef",
+        "content_hash": "5f0c3a9e1b2d4c6f",
+        "locale": "pl",
+        "action": "custom",
+        "choices": {"necessary": True, "statistics": False},
+        "source": "banner",
+        "gpc": False,
+        "expires_at": "2026-06-30T09:30:00.000000Z",
+        "consent_id": "00000000-0000-4000-8000-000000000001",
+        "user_agent_family": "Firefox",
+        "ip_prefix": "203.0.113.0/24",
+        "personal_hash": "a" * 64,
+    }
+    variants: list[dict[str, Any]] = [
+        {},
+        {"ip_prefix": None, "gpc": 1, "sequence": "8"},
+        {"user_agent_family": 'Firefox, "Nightly"\n\u2028\\ żółw \x00 \ud800'},
+        {"choices": {}, "action": "withdraw"},
+        {"choices": {"z": 1, "a": 0, "ż": 2.5, "b": None}},  # values of other types
+        {"choices": {1: True, "2": False}},  # a key of another type
+        {"choices": {True: True}},  # equal to {1: True} as a cache key, not as text
+        {"choices": [("necessary", True)]},  # pairs, as dict() takes them
+        {"choices": {"list": [1]}},  # an unhashable value
+        {"site_id": 5, "locale": None, "source": 1.5},  # not strings (a tampered file)
+        {"consent_id": 5, "ip_prefix": ["x"]},
+        {"personal_hash": None},
+        {"sequence": True},
+        {"sequence": "x"},
+        {"recorded_at": "2026-01-01T09:30:00+02:00"},
+        {"expires_at": "nonsense"},
+        {"choices": None},
+    ]
+    return [base | variant for variant in variants]
+
+
+@pytest.mark.parametrize("record", varied_records(), ids=lambda record: repr(record)[-60:])
+def test_the_hashes_are_the_reference_ones(record: dict[str, Any]) -> None:
+    for prev_hash in (GENESIS, None, 'quote"d'):
+        assert outcome(link_hash, prev_hash, record) == outcome(
+            reference_link_hash, prev_hash, record
+        )
+    assert outcome(personal_hash, record) == outcome(reference_personal_hash, record)
+    # twice: the second time from the cache of canonical choices
+    assert outcome(link_hash, GENESIS, record) == outcome(reference_link_hash, GENESIS, record)
+
+
+def test_equal_cache_keys_of_other_types_spell_their_own_choices() -> None:
+    assert canonical_choices({"a": True}) == '{"a":true}'
+    assert canonical_choices({"a": 1}) == '{"a":true}'
+    assert canonical_choices({1: True}) == '{"1":true}'
+    assert canonical_choices({True: True}) == '{"True":true}'
+    assert canonical_choices({"b": True, "a": False}) == '{"a":false,"b":true}'
+
+
+def test_verify_parts_reports_as_verify_records(log: Engine) -> None:
+    records = rows(log)
+    cases: list[list[dict[str, Any]]] = [records, records[2:], []]
+    cases.append([records[0], records[2], *records[3:]])  # a deletion
+    cases.append([records[1], records[0], *records[2:]])  # a reordering
+    cases.append([*records[:3], records[3] | {"action": "x"}, *records[4:]])
+    cases.append([*records[:3], records[3] | {"consent_id": "x"}, *records[4:]])
+    cases.append([*records[:3], records[3] | {"consent_id": "x", "erased": True}, *records[4:]])
+    cases.append([*records[:3], records[3] | {"prev_hash": GENESIS}, *records[4:]])
+    cases.append([*records[:3], records[3] | {"site_id": 3}, *records[4:]])
+    for case in cases:
+        for anchor in ((GENESIS, 0), (None, None), ("b" * 64, 0)):
+            expected = verify_records(case, *anchor)
+            parts = [record_parts_of(record) for record in case]
+            assert verify_parts(parts, *anchor, spell_times=True) == expected
+            canonical = [
+                tuple(
+                    canonical_time(value) if name in ("recorded_at", "expires_at") else value
+                    for name, value in zip(PARTS, part, strict=True)
+                )
+                for part in parts
+            ]
+            assert verify_parts(canonical, *anchor) == expected

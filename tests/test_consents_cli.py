@@ -6,9 +6,10 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
@@ -17,6 +18,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import Engine, select, update
 
 from tests.test_export import SITE, fill, records, sample_event
+from zgoda.consents_cli import write_gzipped
 from zgoda.notices.registry import EXTENSION_KEY as NOTICES_KEY
 from zgoda.store.db import engine as app_engine
 from zgoda.store.log import append_event, events_for
@@ -383,3 +385,44 @@ def test_purge_refuses_an_unreadable_age(
     result = run(runner, "purge", "--site", SITE, "--older-than", age)
     assert result.exit_code == 2 and "90d, 18m, 3y" in result.output
     assert len(records(aged_log)) == 12
+
+
+# --- gzip on a second thread -----------------------------------------------------------------
+
+
+def test_gzipped_output_is_the_whole_text(tmp_path: Path) -> None:
+    chunks = [f"line {i}\n" * 1000 for i in range(50)]
+    path = tmp_path / "out.gz"
+    with path.open("wb") as target:
+        write_gzipped(iter(chunks), target)
+    assert gzip.decompress(path.read_bytes()).decode() == "".join(chunks)
+
+
+def test_a_failing_export_leaves_a_gzip_without_its_end(tmp_path: Path) -> None:
+    def failing() -> Iterator[str]:
+        for i in range(20):
+            yield f"chunk {i}\n" * 1000
+        raise RuntimeError("the database went away")
+
+    path = tmp_path / "out.gz"
+    with path.open("wb") as target, pytest.raises(RuntimeError, match="went away"):
+        write_gzipped(failing(), target)
+    with pytest.raises(EOFError):  # truncated: no one takes it for a whole export
+        gzip.decompress(path.read_bytes())
+
+
+def test_a_failing_write_stops_the_export(tmp_path: Path) -> None:
+    class Full(io.BytesIO):
+        def write(self, data: Any) -> int:
+            raise OSError(28, "No space left on device")
+
+    made: list[int] = []
+
+    def chunks() -> Iterator[str]:
+        for i in range(10_000):
+            made.append(i)
+            yield "x" * 100_000
+
+    with pytest.raises(OSError, match="No space"):
+        write_gzipped(chunks(), Full())
+    assert len(made) < 10_000

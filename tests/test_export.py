@@ -15,23 +15,29 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from tests.test_store import make_event
 from zgoda.export import (
+    FORMATS,
     ExportReader,
+    Format,
     csv_chunks,
     csv_header,
     csv_row,
+    export_chunks,
+    export_rows,
     gzip_chunks,
     ndjson_chunks,
     parse_moment,
+    record_parts_of,
 )
-from zgoda.store.audit import chain_rows
-from zgoda.store.chain import GENESIS, verify_records
+from zgoda.store.audit import chain_rows, erase_consent
+from zgoda.store.chain import GENESIS, verify_parts, verify_records
 from zgoda.store.db import engine as app_engine
 from zgoda.store.keys import create_key, revoke_key
 from zgoda.store.log import ConsentEvent, append_event
+from zgoda.store.tables import consent_events
 
 SITE = "optingo"
 T0 = datetime(2026, 1, 1, 9, 30, tzinfo=UTC)
@@ -379,3 +385,75 @@ def test_an_erased_record_exports_its_tombstone(db_app: Flask, key: str, log: En
     )
     assert erased["erased"] == "true" and erased["personal_hash"]
     assert rows[-1]["action"] == "erase"
+
+
+# --- the fast export path spells exactly what the reference path does ------------------------
+
+
+def reference_export(engine: Engine, fmt: str, purposes: list[str]) -> str:
+    with engine.connect() as connection:
+        rows = export_rows(connection, SITE)
+        return "".join(csv_chunks(rows, purposes) if fmt == "csv" else ndjson_chunks(rows))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_the_export_is_byte_identical_to_the_reference_one(log: Engine, fmt: Format) -> None:
+    erase_event = replace(sample_event(99), consent_id="erased", action="erase", choices={})
+    erase_consent(log, SITE, sample_event(3).consent_id, erase_event)
+    odd = {
+        "user_agent_family": 'Edge\r\n"x", y',  # quoted cells, outside the choice cells
+        "choices": {"necessary": True, 'odd,\n"key': False},
+    }
+    append_event(log, replace(sample_event(12), **odd))
+    with log.begin() as connection:  # times as another writer might have stored them
+        at_second = datetime(2026, 2, 1, 9, 30, tzinfo=UTC)
+        connection.execute(
+            update(consent_events)
+            .where(consent_events.c.site_id == SITE, consent_events.c.sequence == 5)
+            .values(recorded_at=at_second, expires_at=datetime(999, 1, 1, tzinfo=UTC))
+        )
+    for purposes in (PURPOSES, [], ["statistics", "nope"]):
+        fast = "".join(export_chunks(log, SITE, fmt, purposes))
+        assert fast == reference_export(log, fmt, purposes)
+        assert fast.count("\n") > 10
+    assert list(export_chunks(log, "nobody", fmt, PURPOSES)) == (
+        [csv_header_line(PURPOSES)] if fmt == "csv" else []
+    )
+
+
+def csv_header_line(purposes: list[str]) -> str:
+    return ",".join(csv_header(purposes)) + "\r\n"
+
+
+# Only SQLite stores times as text that another writer could have spelled differently.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_odd_sqlite_time_text_is_read_as_sqlalchemy_reads_it(log: Engine) -> None:
+    assert log.dialect.name == "sqlite"
+    with log.begin() as connection:
+        for sequence, stored in ((2, "2026-01-02 09:30:00"), (3, "2026-01-03 09:30:00.5")):
+            connection.exec_driver_sql(
+                "UPDATE consent_events SET recorded_at = ? WHERE site_id = ? AND sequence = ?",
+                (stored, SITE, sequence),
+            )
+    for fmt in FORMATS:
+        assert "".join(export_chunks(log, SITE, fmt, PURPOSES)) == reference_export(
+            log, fmt, PURPOSES
+        )
+
+
+@pytest.mark.parametrize("name", ["export.csv", "export.ndjson", "export.csv.gz"])
+def test_the_reader_parts_are_its_records(log: Engine, tmp_path: Path, name: str) -> None:
+    fmt: Format = "ndjson" if "ndjson" in name else "csv"
+    text = "".join(export_chunks(log, SITE, fmt, ["statistics", "necessary"]))
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        path.write_bytes(gzip.compress(text.encode("utf-8")))
+    else:
+        path.write_text(text, encoding="utf-8", newline="")
+    reader = ExportReader(path)
+    parts = list(reader.parts())
+    assert parts == [record_parts_of(record) for record in reader]
+    assert len(parts) == 10
+    assert verify_parts(parts, GENESIS, 0, spell_times=True) == verify_records(
+        list(reader), GENESIS, 0
+    )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import queue
 import re
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -27,7 +29,7 @@ from zgoda.export import (
 )
 from zgoda.notices.registry import notice_registry
 from zgoda.store.audit import ERASED, anchor, erase_consent, purge_before, verify_site
-from zgoda.store.chain import GENESIS, ChainReport, verify_records
+from zgoda.store.chain import GENESIS, PARTS, ChainReport, verify_parts
 from zgoda.store.db import engine
 from zgoda.store.keys import KEY_PREFIX, create_key, list_keys, revoke_key
 from zgoda.store.log import ConsentEvent
@@ -118,13 +120,60 @@ def export_command(
             for text in chunks:
                 target.write(text)
         elif output.suffix == ".gz":
-            target = stack.enter_context(output.open("wb"))
-            for data in gzip_chunks(chunks):
-                target.write(data)
+            write_gzipped(chunks, stack.enter_context(output.open("wb")))
         else:
             target = stack.enter_context(output.open("w", encoding="utf-8", newline=""))
             for text in chunks:
                 target.write(text)
+
+
+def write_gzipped(chunks: Iterable[str], target: IO[bytes]) -> None:
+    """Write `gzip_chunks(chunks)` to `target`, compressing on a second thread.
+
+    zlib lets go of the GIL while it compresses, so the export's next chunks are made
+    meanwhile. A few chunks wait at most (constant memory). If making the chunks fails,
+    the file is left without its gzip trailer, as a truncated export should be.
+    """
+    pending: queue.Queue[str | None] = queue.Queue(maxsize=4)
+    failed: list[BaseException] = []
+    finished, drained = threading.Event(), threading.Event()
+
+    def texts() -> Iterator[str]:
+        while (text := pending.get()) is not None:
+            yield text
+        drained.set()
+        if not finished.is_set():
+            raise _Abandoned
+
+    def compress() -> None:
+        try:
+            for data in gzip_chunks(texts()):
+                target.write(data)
+        except _Abandoned:
+            pass
+        except BaseException as error:  # raised again on the main thread
+            failed.append(error)
+            while not drained.is_set() and pending.get() is not None:
+                pass  # unblock the producer until it stops
+
+    worker = threading.Thread(target=compress, name="gzip-export", daemon=True)
+    worker.start()
+    try:
+        for text in chunks:
+            if failed:
+                break
+            pending.put(text)
+        else:
+            finished.set()
+    finally:
+        pending.put(None)
+        worker.join()
+    if failed:
+        raise failed[0]
+
+
+class _Abandoned(Exception):
+    """The export stopped before its end: write no gzip trailer."""
 
 
 def count_range(site: str, start: datetime | None, end: datetime | None) -> int:
@@ -173,10 +222,27 @@ def erasure_checked(records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any
         yield record
 
 
+def erasure_checked_parts(parts: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """`erasure_checked` for records as tuples in `chain.PARTS` order."""
+    for part in parts:
+        personal = (part[CONSENT_PART], part[BROWSER_PART], part[NETWORK_PART])
+        if part[ERASED_PART] and personal != (ERASED, ERASED, None):
+            raise Tampered(
+                part[0], "marked erased but still holds a consent id, browser or network"
+            )
+        yield part
+
+
+ERASED_PART = PARTS.index("erased")
+CONSENT_PART = PARTS.index("consent_id")
+BROWSER_PART = PARTS.index("user_agent_family")
+NETWORK_PART = PARTS.index("ip_prefix")
+
+
 def verify_file(path: Path) -> bool:
     """Check an export file's chain; print OK or the first broken record."""
     reader = ExportReader(path)
-    records = iter(reader)
+    records = reader.parts()  # as iter(reader), without a dict per record
     try:
         first = next(records, None)
         if first is None:
@@ -184,11 +250,12 @@ def verify_file(path: Path) -> bool:
             return True
         # An export may start mid-chain (a time range, or after a purge): trust its first
         # link then; an export from the very start must link to the genesis.
-        genesis = int(first["sequence"]) == 1
-        report = verify_records(
-            erasure_checked(chain([first], records)),
+        genesis = first[0] == 1
+        report = verify_parts(
+            erasure_checked_parts(chain([first], records)),
             GENESIS if genesis else None,
             0 if genesis else None,
+            spell_times=True,
         )
     except Tampered as tampered:
         click.echo(f"BROKEN at record {tampered.sequence} (line {reader.line}): {tampered.problem}")

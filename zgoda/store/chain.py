@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 GENESIS = "0" * 64
@@ -34,35 +36,160 @@ PERSONAL_FIELDS = ("consent_id", "user_agent_family", "ip_prefix")
 TIME_FIELDS = ("recorded_at", "expires_at")
 
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# A time already spelled canonically (checked further by datetime.fromisoformat); the
+# year starts with 1-9 because strftime does not pad years before 1000 to four digits.
+CANONICAL_TIME = re.compile(
+    r"[1-9][0-9]{3}-[01][0-9]-[0-3][0-9]T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z",
+    re.ASCII,
+)
+# Every hash covers JSON text exactly as json.dumps(sort_keys=True, ensure_ascii=False,
+# separators=(",", ":")) spells it. The encoder is built once; `encode_basestring` is the
+# string encoder it uses (a quoted, escaped JSON string), for the hand-spelled fast paths.
+_canonical_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+_json_string = encode_basestring
+_sha256 = hashlib.sha256
+# Canonical choices by their items; only exact str -> bool items are kept (see canonical_choices).
+_CHOICES_CACHE: dict[tuple[tuple[Any, Any], ...], str] = {}
+CHOICES_CACHE_SIZE = 4096
+
+
 def canonical_time(value: datetime | str) -> str:
     """UTC, microseconds, 'Z': the one spelling of a time that hashes are computed over."""
-    moment = (
-        datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
-    )
-    if moment.tzinfo is None:
+    if isinstance(value, str):
+        if CANONICAL_TIME.fullmatch(value) is not None:
+            datetime.fromisoformat(value)  # a real date: the same ValueError as below if not
+            return value  # parsing and formatting it again would give the same text
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    else:
+        moment = value
+    zone = moment.tzinfo
+    if zone is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    elif zone is not UTC:
+        moment = moment.astimezone(UTC)
+    if type(moment) is datetime and moment.year >= 1000:
+        # isoformat is several times faster than strftime and spells the same digits.
+        return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z"
+    return moment.strftime(TIME_FORMAT)
 
 
 def _digest(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _sha256(_canonical_json(data).encode("utf-8")).hexdigest()
+
+
+def canonical_choices(choices: Mapping[Any, Any]) -> str:
+    """The JSON text a record's hash covers for its choices: sorted, every value a bool."""
+    try:
+        key = tuple(choices.items())
+        return _CHOICES_CACHE[key]
+    except (KeyError, TypeError):  # not seen yet, or an unhashable value
+        pass
+    items = dict(choices).items()
+    text = _canonical_json({str(k): bool(v) for k, v in items})
+    # Cached only when every key is a str and every value a bool: an equal key then has
+    # str keys too, and values equal to those bools, so it spells the same text.
+    if len(_CHOICES_CACHE) < CHOICES_CACHE_SIZE and all(
+        type(k) is str and type(v) is bool for k, v in items
+    ):
+        try:
+            _CHOICES_CACHE[tuple(items)] = text
+        except TypeError:
+            pass
+    return text
+
+
+def personal_text(consent_id: Any, user_agent_family: Any, ip_prefix: Any) -> str:
+    """The JSON text `personal_hash` covers."""
+    if (
+        type(consent_id) is str
+        and type(user_agent_family) is str
+        and (ip_prefix is None or type(ip_prefix) is str)
+    ):
+        network = "null" if ip_prefix is None else _json_string(ip_prefix)
+        return (
+            f'{{"consent_id":{_json_string(consent_id)},"ip_prefix":{network},'
+            f'"user_agent_family":{_json_string(user_agent_family)}}}'
+        )
+    values = {
+        "consent_id": consent_id,
+        "ip_prefix": ip_prefix,
+        "user_agent_family": user_agent_family,
+    }
+    return _canonical_json(values)
 
 
 def personal_hash(record: Mapping[str, Any]) -> str:
     """The hash of the parts that identify a visitor (kept as a tombstone after erasure)."""
-    return _digest({field: record[field] for field in PERSONAL_FIELDS})
+    text = personal_text(record["consent_id"], record["user_agent_family"], record["ip_prefix"])
+    return _sha256(text.encode("utf-8")).hexdigest()
 
 
-def link_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
-    """A record's hash: its content, its personal hash and the previous record's hash."""
+def link_text(
+    prev_hash: Any,
+    site_id: Any,
+    sequence: int,
+    recorded_at: str,
+    notice_version: Any,
+    content_hash: Any,
+    locale: Any,
+    action: Any,
+    choices: str,
+    source: Any,
+    gpc: bool,
+    expires_at: str,
+    personal: Any,
+) -> str:
+    """The JSON text `link_hash` covers, from canonical parts.
+
+    `sequence` is an int, the times come from `canonical_time`, `choices` from
+    `canonical_choices`. The other values are spelled as JSON strings; one that is not a
+    str raises TypeError (the caller then falls back to the generic encoder).
+    """
+    q = _json_string
+    return (
+        f'[{q(prev_hash)},{{"action":{q(action)},"choices":{choices},'
+        f'"content_hash":{q(content_hash)},"expires_at":"{expires_at}",'
+        f'"gpc":{"true" if gpc else "false"},"locale":{q(locale)},'
+        f'"notice_version":{q(notice_version)},"recorded_at":"{recorded_at}",'
+        f'"sequence":{sequence},"site_id":{q(site_id)},"source":{q(source)}}},{q(personal)}]'
+    )
+
+
+def _generic_link_text(prev_hash: Any, record: Mapping[str, Any]) -> str:
+    """The reference spelling of what `link_hash` covers, for values of unusual types."""
     content = {field: record[field] for field in HASHED_FIELDS}
     for field in TIME_FIELDS:
         content[field] = canonical_time(content[field])
     content["choices"] = {str(k): bool(v) for k, v in dict(content["choices"]).items()}
     content["gpc"] = bool(content["gpc"])
     content["sequence"] = int(content["sequence"])
-    return _digest([prev_hash, content, record["personal_hash"]])
+    return _canonical_json([prev_hash, content, record["personal_hash"]])
+
+
+def link_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
+    """A record's hash: its content, its personal hash and the previous record's hash."""
+    try:
+        text = link_text(
+            prev_hash,
+            record["site_id"],
+            int(record["sequence"]),
+            canonical_time(record["recorded_at"]),
+            record["notice_version"],
+            record["content_hash"],
+            record["locale"],
+            record["action"],
+            canonical_choices(record["choices"]),
+            record["source"],
+            bool(record["gpc"]),
+            canonical_time(record["expires_at"]),
+            record["personal_hash"],
+        )
+    except Exception:
+        # A value of an unusual type, or a broken record: the reference spelling, which
+        # also raises the reference error for a record that cannot be hashed at all.
+        text = _generic_link_text(prev_hash, record)
+    return _sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -95,13 +222,30 @@ def verify_records(
     checked, first, last = 0, None, None
     for record in records:
         sequence = int(record["sequence"])
-        first = sequence if first is None else first
+        if first is None:
+            first = sequence
         problem = _problem(record, sequence, expected_prev, expected_sequence)
         if problem is not None:
             return ChainReport(checked, first, last, broken_at=sequence, problem=problem)
-        expected_prev, expected_sequence = record["record_hash"], sequence
-        checked, last = checked + 1, record["record_hash"]
+        expected_prev = last = record["record_hash"]
+        expected_sequence = sequence
+        checked += 1
     return ChainReport(checked, first, last)
+
+
+def _order_problem(
+    sequence: int, prev_hash: Any, expected_prev: str | None, expected_sequence: int | None
+) -> str | None:
+    if expected_sequence is not None and sequence != expected_sequence + 1:
+        what = "missing (deleted)" if sequence > expected_sequence + 1 else "out of order"
+        return f"record {expected_sequence + 1} is {what}; found {sequence}"
+    if expected_prev is not None and prev_hash != expected_prev:
+        return "prev_hash does not match the previous record's hash"
+    return None
+
+
+PERSONAL_CHANGED = "the consent id, browser or network was changed"
+CONTENT_CHANGED = "the record's content does not match its hash"
 
 
 def _problem(
@@ -111,13 +255,120 @@ def _problem(
     expected_sequence: int | None,
 ) -> str | None:
     """What is wrong with one record, given what the chain so far expects; None if nothing."""
-    if expected_sequence is not None and sequence != expected_sequence + 1:
-        what = "missing (deleted)" if sequence > expected_sequence + 1 else "out of order"
-        return f"record {expected_sequence + 1} is {what}; found {sequence}"
-    if expected_prev is not None and record["prev_hash"] != expected_prev:
-        return "prev_hash does not match the previous record's hash"
+    problem = _order_problem(sequence, record["prev_hash"], expected_prev, expected_sequence)
+    if problem is not None:
+        return problem
     if not record.get("erased") and personal_hash(record) != record["personal_hash"]:
-        return "the consent id, browser or network was changed"
+        return PERSONAL_CHANGED
     if link_hash(record["prev_hash"], record) != record["record_hash"]:
-        return "the record's content does not match its hash"
+        return CONTENT_CHANGED
     return None
+
+
+# The parts of a record `verify_parts` takes, in this order: `sequence` an int, the times
+# from `canonical_time`, `choices` from `canonical_choices`, `erased` a flag.
+PARTS = (
+    "sequence",
+    "site_id",
+    "recorded_at",
+    "notice_version",
+    "content_hash",
+    "locale",
+    "action",
+    "choices",
+    "source",
+    "gpc",
+    "expires_at",
+    "consent_id",
+    "user_agent_family",
+    "ip_prefix",
+    "erased",
+    "personal_hash",
+    "prev_hash",
+    "record_hash",
+)
+
+
+def verify_parts(
+    rows: Iterable[tuple[Any, ...]],
+    anchor_hash: str | None = None,
+    anchor_sequence: int | None = None,
+    spell_times: bool = False,
+) -> ChainReport:
+    """`verify_records` for records as tuples of parts (see PARTS), with the same results:
+    the fast path of a check of the database or of an export file.
+
+    With `spell_times`, the times are passed through `canonical_time` where `link_hash`
+    would (an export file's, whose errors must surface at the same record and check).
+    """
+    expected_prev, expected_sequence = anchor_hash, anchor_sequence
+    checked, first, last = 0, None, None
+    sha256, spell_personal, spell_link = _sha256, personal_text, link_text
+    for row in rows:
+        (
+            sequence,
+            site_id,
+            recorded_at,
+            notice_version,
+            content_hash,
+            locale,
+            action,
+            choices,
+            source,
+            gpc,
+            expires_at,
+            consent_id,
+            user_agent_family,
+            ip_prefix,
+            erased,
+            personal,
+            prev_hash,
+            record_hash,
+        ) = row
+        if first is None:
+            first = sequence
+        problem = None
+        if (expected_sequence is not None and sequence != expected_sequence + 1) or (
+            expected_prev is not None and prev_hash != expected_prev
+        ):
+            problem = _order_problem(sequence, prev_hash, expected_prev, expected_sequence)
+        elif (
+            not erased
+            and sha256(
+                spell_personal(consent_id, user_agent_family, ip_prefix).encode("utf-8")
+            ).hexdigest()
+            != personal
+        ):
+            problem = PERSONAL_CHANGED
+        else:
+            if spell_times:
+                recorded_at = canonical_time(recorded_at)
+                expires_at = canonical_time(expires_at)
+            try:
+                text = spell_link(
+                    prev_hash,
+                    site_id,
+                    sequence,
+                    recorded_at,
+                    notice_version,
+                    content_hash,
+                    locale,
+                    action,
+                    choices,
+                    source,
+                    gpc,
+                    expires_at,
+                    personal,
+                )
+            except TypeError:  # a value of an unusual type: the reference spelling
+                record = dict(zip(PARTS, row, strict=True))
+                record["choices"] = json.loads(choices)
+                text = _generic_link_text(prev_hash, record)
+            if sha256(text.encode("utf-8")).hexdigest() != record_hash:
+                problem = CONTENT_CHANGED
+        if problem is not None:
+            return ChainReport(checked, first, last, broken_at=sequence, problem=problem)
+        expected_prev = last = record_hash
+        expected_sequence = sequence
+        checked += 1
+    return ChainReport(checked, first, last)
