@@ -29,13 +29,12 @@ from zgoda.store.chain import (
     canonical_time,
     link_hash,
     personal_hash,
-    verify_parts,
-    verify_records,
 )
 from zgoda.store.db import engine as app_engine
 from zgoda.store.log import CHAIN_COLUMNS, append_event, events_for
 from zgoda.store.migrate import alembic_config, upgrade
 from zgoda.store.tables import consent_events
+from zgoda.store.verify import verify_parts, verify_records
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

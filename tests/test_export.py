@@ -33,11 +33,12 @@ from zgoda.export import (
     record_parts_of,
 )
 from zgoda.store.audit import chain_rows, erase_consent
-from zgoda.store.chain import GENESIS, verify_parts, verify_records
+from zgoda.store.chain import GENESIS
 from zgoda.store.db import engine as app_engine
 from zgoda.store.keys import create_key, revoke_key
 from zgoda.store.log import ConsentEvent, append_event
 from zgoda.store.tables import consent_events
+from zgoda.store.verify import verify_parts, verify_records
 
 SITE = "optingo"
 T0 = datetime(2026, 1, 1, 9, 30, tzinfo=UTC)

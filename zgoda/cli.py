@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import click
 from flask.cli import AppGroup
 
-from zgoda.consents_cli import consents_cli, keys_cli
+from zgoda.consents_cli import consents_cli
+from zgoda.keys_cli import keys_cli
 from zgoda.notices.registry import notice_registry
 from zgoda.web.tokens_ext import consent_tokens
 

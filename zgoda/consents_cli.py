@@ -1,4 +1,4 @@
-"""`flask consents ...` (export, verify, erase, purge) and `flask keys ...` (per-site API keys)."""
+"""`flask consents ...`: export, verify, erase and purge the consent log."""
 
 from __future__ import annotations
 
@@ -29,18 +29,17 @@ from zgoda.export import (
 )
 from zgoda.notices.registry import notice_registry
 from zgoda.store.audit import ERASED, anchor, erase_consent, purge_before, verify_site
-from zgoda.store.chain import GENESIS, PARTS, ChainReport, verify_parts
+from zgoda.store.chain import GENESIS, PARTS
 from zgoda.store.db import engine
-from zgoda.store.keys import KEY_PREFIX, create_key, list_keys, revoke_key
 from zgoda.store.log import ConsentEvent
 from zgoda.store.tables import chain_heads
+from zgoda.store.verify import ChainReport, verify_parts
 
 # Like the notices' durations: a month counts 30 days, a year 365.
 AGE_UNITS = {"d": 1, "m": 30, "y": 365}
 AGE_PATTERN = re.compile(r"^([1-9][0-9]*)([dmy])$")
 
 consents_cli = AppGroup("consents", help="Export, prove and maintain the consent log.")
-keys_cli = AppGroup("keys", help="Per-site API keys for the export API.")
 
 
 class Moment(click.ParamType[datetime, Any]):
@@ -206,24 +205,12 @@ class Tampered(Exception):
         self.problem = problem
 
 
-def erasure_checked(records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """The records; an `erased` record must hold no personal data.
+def erasure_checked(parts: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The records (tuples in `chain.PARTS` order); an `erased` one must hold no personal data.
 
     The chain does not hash the erased flag (erasure happens after the fact), so a record
     marked erased must really be erased, or a changed consent id could hide behind it.
     """
-    for record in records:
-        personal = (record["consent_id"], record["user_agent_family"], record["ip_prefix"])
-        if record["erased"] and personal != (ERASED, ERASED, None):
-            raise Tampered(
-                int(record["sequence"]),
-                "marked erased but still holds a consent id, browser or network",
-            )
-        yield record
-
-
-def erasure_checked_parts(parts: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    """`erasure_checked` for records as tuples in `chain.PARTS` order."""
     for part in parts:
         personal = (part[CONSENT_PART], part[BROWSER_PART], part[NETWORK_PART])
         if part[ERASED_PART] and personal != (ERASED, ERASED, None):
@@ -252,7 +239,7 @@ def verify_file(path: Path) -> bool:
         # link then; an export from the very start must link to the genesis.
         genesis = first[0] == 1
         report = verify_parts(
-            erasure_checked_parts(chain([first], records)),
+            erasure_checked(chain([first], records)),
             GENESIS if genesis else None,
             0 if genesis else None,
             spell_times=True,
@@ -358,41 +345,3 @@ def purge_command(site: str, older_than: str) -> None:
     click.echo(
         f"Checkpoint: the chain now starts after record {start.sequence} ({start.record_hash})."
     )
-
-
-# --- keys ------------------------------------------------------------------------------------
-
-
-@keys_cli.command("create")
-@click.argument("site")
-@click.option("--label", default="", help="What the key is for, shown by `keys list`.")
-def create_command(site: str, label: str) -> None:
-    """Create an API key for SITE and print it; only its hash is kept."""
-    if site not in notice_registry().notices:
-        raise click.BadParameter(f"unknown site {site!r}", param_hint="SITE")
-    click.echo(create_key(engine(), site, label))
-    click.echo("Store it now: it cannot be shown again.", err=True)
-
-
-@keys_cli.command("list")
-@click.argument("site", required=False)
-def list_command(site: str | None) -> None:
-    """List the API keys (of SITE, or of every site), never their secrets."""
-    keys = list_keys(engine(), site)
-    if not keys:
-        click.echo("No API keys.")
-    for key in keys:
-        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-        created = f"{key.created_at:%Y-%m-%d %H:%M}"
-        click.echo(f"{key.key_id}  {key.site_id}  created {created}  {state}  {key.label}".rstrip())
-
-
-@keys_cli.command("revoke")
-@click.argument("key")
-def revoke_command(key: str) -> None:
-    """Revoke KEY (its id from `keys list`, or the whole key)."""
-    parts = key.split("_", 2)
-    key_id = parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else key
-    if not revoke_key(engine(), key_id):
-        raise ZgodaError(f"no active API key {key_id!r}")
-    click.echo(f"Revoked API key {key_id}.")

@@ -3,38 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Integer,
-    String,
-    Text,
-    cast,
-    delete,
-    func,
-    literal_column,
-    select,
-    type_coerce,
-    update,
-)
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
-from zgoda.store.chain import (
-    GENESIS,
-    ChainReport,
-    canonical_choices,
-    canonical_time,
-    verify_parts,
-)
+from zgoda.store.chain import GENESIS, canonical_choices
 from zgoda.store.log import ConsentEvent, append_in, writing
+from zgoda.store.parts import record_parts
 from zgoda.store.tables import chain_checkpoints, chain_heads, consent_events
+from zgoda.store.verify import ChainReport, verify_parts
 
 ERASED = "erased"
 
@@ -76,145 +57,6 @@ def chain_rows(
             record = dict(row)
             record["erased"] = record["erased_at"] is not None
             yield record
-    finally:
-        result.close()  # a reader that stops early must not leave a server-side cursor open
-
-
-# --- the fast path: records as tuples of canonical parts ----------------------------------
-
-Choices = TypeVar("Choices")
-# Rows fetched per round trip (and per server-side cursor batch on PostgreSQL).
-FETCH = 5000
-# Distinct choices texts remembered per stream; a log holds few (one per combination).
-CHOICES_MEMO = 4096
-# How SQLAlchemy writes a time into SQLite: a naive UTC time, always with microseconds.
-SQLITE_TIME = re.compile(
-    r"[1-9][0-9]{3}-[01][0-9]-[0-3][0-9] (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}",
-    re.ASCII,
-)
-# PostgreSQL spells the canonical time itself (FM: years before 1000 unpadded, as strftime).
-POSTGRES_TIME = 'FMYYYY-MM-DD"T"HH24:MI:SS.US"Z"'
-
-
-def _time_column(connection: Connection, name: str) -> ColumnElement[Any]:
-    column = consent_events.c[name]
-    if connection.dialect.name == "postgresql":
-        utc = column.op("AT TIME ZONE")(literal_column("'UTC'"))
-        return func.to_char(utc, POSTGRES_TIME, type_=String)
-    return type_coerce(column, String)  # SQLite: the stored text, parsed below
-
-
-def _time_reader(connection: Connection) -> Callable[[Any], Any]:
-    """Turns a time column as selected by `_time_column` into its canonical spelling."""
-    if connection.dialect.name == "postgresql":
-        return lambda value: value  # already canonical
-    datetime_type = consent_events.c.recorded_at.type.dialect_impl(connection.dialect)
-    parse = datetime_type.result_processor(connection.dialect, None)
-    assert parse is not None
-    match, check = SQLITE_TIME.fullmatch, datetime.fromisoformat
-
-    def read(value: Any) -> Any:
-        if type(value) is str and match(value) is not None:
-            check(value)  # a real date, or the ValueError SQLAlchemy's parser would raise
-            return f"{value[:10]}T{value[11:]}Z"
-        moment: Any = parse(value)  # None (a NULL) fails as in chain_rows
-        return canonical_time(moment)  # exactly what chain_rows would give
-
-    return read
-
-
-def record_parts(
-    connection: Connection,
-    site_id: str,
-    choices: Callable[[str], Choices],
-    first: int | None = None,
-    last: int | None = None,
-) -> Generator[tuple[Any, ...]]:
-    """The site's records (sequences `first` to `last`) in chain order, streamed, as tuples
-    in `chain.PARTS` order: times canonical, `choices` applied to the stored choices JSON
-    text (once per distinct text), `gpc` and `erased` as truthy values.
-
-    The same records as `chain_rows`, minus the per-row work of SQLAlchemy's types.
-    """
-    c = consent_events.c
-    query = select(
-        c.sequence,
-        c.site_id,
-        _time_column(connection, "recorded_at"),
-        c.notice_version,
-        c.content_hash,
-        c.locale,
-        c.action,
-        cast(c.choices, Text),
-        c.source,
-        type_coerce(c.gpc, Integer),
-        _time_column(connection, "expires_at"),
-        c.consent_id,
-        c.user_agent_family,
-        c.ip_prefix,
-        type_coerce(c.erased_at.is_not(None), Integer),
-        c.personal_hash,
-        c.prev_hash,
-        c.record_hash,
-    ).where(c.site_id == site_id)
-    if first is not None:
-        query = query.where(c.sequence >= first)
-    if last is not None:
-        query = query.where(c.sequence <= last)
-    query = query.order_by(c.sequence)
-    read_time = _time_reader(connection)
-    memo: dict[str, Choices] = {}
-    options = {"stream_results": True, "yield_per": FETCH, "max_row_buffer": FETCH}
-    result = connection.execution_options(**options).execute(query)
-    try:
-        for rows in result.partitions():
-            for row in rows:
-                (
-                    sequence,
-                    site,
-                    recorded_at,
-                    notice_version,
-                    content_hash,
-                    locale,
-                    action,
-                    text,
-                    source,
-                    gpc,
-                    expires_at,
-                    consent_id,
-                    user_agent_family,
-                    ip_prefix,
-                    erased,
-                    personal_hash,
-                    prev_hash,
-                    record_hash,
-                ) = row
-                try:
-                    value = memo[text]
-                except KeyError:
-                    value = choices(text)
-                    if len(memo) < CHOICES_MEMO:
-                        memo[text] = value
-                yield (
-                    sequence,
-                    site,
-                    read_time(recorded_at),
-                    notice_version,
-                    content_hash,
-                    locale,
-                    action,
-                    value,
-                    source,
-                    gpc,
-                    read_time(expires_at),
-                    consent_id,
-                    user_agent_family,
-                    ip_prefix,
-                    erased,
-                    personal_hash,
-                    prev_hash,
-                    record_hash,
-                )
     finally:
         result.close()  # a reader that stops early must not leave a server-side cursor open
 

@@ -1,4 +1,4 @@
-"""The consent log's hash chain: what each record's hash covers, and how to check a chain.
+"""The consent log's hash chain: what each record's hash covers, spelled exactly.
 
 Each record's hash covers its content and the previous record's hash of the same site,
 so editing, deleting, inserting or reordering records breaks the chain at that point.
@@ -11,8 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import Any
@@ -156,7 +155,7 @@ def link_text(
     )
 
 
-def _generic_link_text(prev_hash: Any, record: Mapping[str, Any]) -> str:
+def reference_link_text(prev_hash: Any, record: Mapping[str, Any]) -> str:
     """The reference spelling of what `link_hash` covers, for values of unusual types."""
     content = {field: record[field] for field in HASHED_FIELDS}
     for field in TIME_FIELDS:
@@ -188,84 +187,11 @@ def link_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
     except Exception:
         # A value of an unusual type, or a broken record: the reference spelling, which
         # also raises the reference error for a record that cannot be hashed at all.
-        text = _generic_link_text(prev_hash, record)
+        text = reference_link_text(prev_hash, record)
     return _sha256(text.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    """The result of checking a chain: how many records, and the first broken one if any."""
-
-    checked: int
-    first_sequence: int | None
-    last_hash: str | None
-    broken_at: int | None = None  # the sequence (or row number) of the first bad record
-    problem: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether every record checked out."""
-        return self.problem is None
-
-
-def verify_records(
-    records: Iterable[Mapping[str, Any]],
-    anchor_hash: str | None = None,
-    anchor_sequence: int | None = None,
-) -> ChainReport:
-    """Check records of one site in sequence order; stop at the first broken one.
-
-    Without an anchor, the first record's own `prev_hash` is trusted as the start (an
-    export of a time range starts mid-chain); with one, it must match.
-    """
-    expected_prev, expected_sequence = anchor_hash, anchor_sequence
-    checked, first, last = 0, None, None
-    for record in records:
-        sequence = int(record["sequence"])
-        if first is None:
-            first = sequence
-        problem = _problem(record, sequence, expected_prev, expected_sequence)
-        if problem is not None:
-            return ChainReport(checked, first, last, broken_at=sequence, problem=problem)
-        expected_prev = last = record["record_hash"]
-        expected_sequence = sequence
-        checked += 1
-    return ChainReport(checked, first, last)
-
-
-def _order_problem(
-    sequence: int, prev_hash: Any, expected_prev: str | None, expected_sequence: int | None
-) -> str | None:
-    if expected_sequence is not None and sequence != expected_sequence + 1:
-        what = "missing (deleted)" if sequence > expected_sequence + 1 else "out of order"
-        return f"record {expected_sequence + 1} is {what}; found {sequence}"
-    if expected_prev is not None and prev_hash != expected_prev:
-        return "prev_hash does not match the previous record's hash"
-    return None
-
-
-PERSONAL_CHANGED = "the consent id, browser or network was changed"
-CONTENT_CHANGED = "the record's content does not match its hash"
-
-
-def _problem(
-    record: Mapping[str, Any],
-    sequence: int,
-    expected_prev: str | None,
-    expected_sequence: int | None,
-) -> str | None:
-    """What is wrong with one record, given what the chain so far expects; None if nothing."""
-    problem = _order_problem(sequence, record["prev_hash"], expected_prev, expected_sequence)
-    if problem is not None:
-        return problem
-    if not record.get("erased") and personal_hash(record) != record["personal_hash"]:
-        return PERSONAL_CHANGED
-    if link_hash(record["prev_hash"], record) != record["record_hash"]:
-        return CONTENT_CHANGED
-    return None
-
-
-# The parts of a record `verify_parts` takes, in this order: `sequence` an int, the times
+# The parts of a record as the fast readers and `verify.verify_parts` take them, in this order: `sequence` an int, the times
 # from `canonical_time`, `choices` from `canonical_choices`, `erased` a flag.
 PARTS = (
     "sequence",
@@ -287,88 +213,3 @@ PARTS = (
     "prev_hash",
     "record_hash",
 )
-
-
-def verify_parts(
-    rows: Iterable[tuple[Any, ...]],
-    anchor_hash: str | None = None,
-    anchor_sequence: int | None = None,
-    spell_times: bool = False,
-) -> ChainReport:
-    """`verify_records` for records as tuples of parts (see PARTS), with the same results:
-    the fast path of a check of the database or of an export file.
-
-    With `spell_times`, the times are passed through `canonical_time` where `link_hash`
-    would (an export file's, whose errors must surface at the same record and check).
-    """
-    expected_prev, expected_sequence = anchor_hash, anchor_sequence
-    checked, first, last = 0, None, None
-    sha256, spell_personal, spell_link = _sha256, personal_text, link_text
-    for row in rows:
-        (
-            sequence,
-            site_id,
-            recorded_at,
-            notice_version,
-            content_hash,
-            locale,
-            action,
-            choices,
-            source,
-            gpc,
-            expires_at,
-            consent_id,
-            user_agent_family,
-            ip_prefix,
-            erased,
-            personal,
-            prev_hash,
-            record_hash,
-        ) = row
-        if first is None:
-            first = sequence
-        problem = None
-        if (expected_sequence is not None and sequence != expected_sequence + 1) or (
-            expected_prev is not None and prev_hash != expected_prev
-        ):
-            problem = _order_problem(sequence, prev_hash, expected_prev, expected_sequence)
-        elif (
-            not erased
-            and sha256(
-                spell_personal(consent_id, user_agent_family, ip_prefix).encode("utf-8")
-            ).hexdigest()
-            != personal
-        ):
-            problem = PERSONAL_CHANGED
-        else:
-            if spell_times:
-                recorded_at = canonical_time(recorded_at)
-                expires_at = canonical_time(expires_at)
-            try:
-                text = spell_link(
-                    prev_hash,
-                    site_id,
-                    sequence,
-                    recorded_at,
-                    notice_version,
-                    content_hash,
-                    locale,
-                    action,
-                    choices,
-                    source,
-                    gpc,
-                    expires_at,
-                    personal,
-                )
-            except TypeError:  # a value of an unusual type: the reference spelling
-                record = dict(zip(PARTS, row, strict=True))
-                record["choices"] = json.loads(choices)
-                text = _generic_link_text(prev_hash, record)
-            if sha256(text.encode("utf-8")).hexdigest() != record_hash:
-                problem = CONTENT_CHANGED
-        if problem is not None:
-            return ChainReport(checked, first, last, broken_at=sequence, problem=problem)
-        expected_prev = last = record_hash
-        expected_sequence = sequence
-        checked += 1
-    return ChainReport(checked, first, last)

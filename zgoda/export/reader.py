@@ -1,0 +1,252 @@
+"""Reading an export file (CSV or NDJSON, plain or gzip) back into records."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from operator import itemgetter
+from pathlib import Path
+from typing import IO, Any
+
+from zgoda.export.format import (
+    BOOLEANS,
+    CHOICES_MEMO,
+    GZIP_MAGIC,
+    LEADING,
+    NDJSON_FIELDS,
+    OTHER_CHOICES,
+    PURPOSE_PREFIX,
+    TRAILING,
+    Format,
+)
+from zgoda.store.chain import PARTS, canonical_choices
+
+# Characters an export file is decoded by at a time (TextIOWrapper's default is 8192, and
+# each of its reads from a gzip stream costs a round through GzipFile's Python code).
+READ_CHUNK = 1 << 18
+
+
+class MalformedExport(ValueError):
+    """A line of an export file that cannot be read as a record."""
+
+
+class ExportReader:
+    """The records of an export file (CSV or NDJSON, plain or gzip) in file order.
+
+    `line` is the line the record last yielded starts on, so a caller that stops at a
+    broken record can name it.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.line = 0
+        with path.open("rb") as raw:
+            self.compressed = raw.read(2) == GZIP_MAGIC
+        self.format = self._detect_format()
+
+    def _open(self) -> IO[str]:
+        if self.compressed:
+            stream = gzip.open(self.path, "rt", encoding="utf-8", newline="")
+        else:
+            stream = self.path.open(encoding="utf-8", newline="")
+        if isinstance(stream, io.TextIOWrapper):
+            stream._CHUNK_SIZE = READ_CHUNK  # type: ignore[attr-defined]
+        return stream
+
+    def _detect_format(self) -> Format:
+        suffixes = [s.lower() for s in self.path.suffixes if s.lower() != ".gz"]
+        if suffixes and suffixes[-1] == ".csv":
+            return "csv"
+        if suffixes and suffixes[-1] in (".ndjson", ".jsonl"):
+            return "ndjson"
+        with self._open() as stream:
+            start = stream.read(64).lstrip()
+        return "ndjson" if start.startswith("{") else "csv"
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        with self._open() as stream:
+            yield from self._csv(stream) if self.format == "csv" else self._ndjson(stream)
+
+    def _csv(self, stream: IO[str]) -> Iterator[dict[str, Any]]:
+        reader = csv.reader(stream)
+        layout = self._csv_layout(reader)
+        if layout is None:
+            return
+        width, columns, purposes = layout
+        line = reader.line_num + 1
+        for cells in reader:
+            self.line, line = line, reader.line_num + 1
+            if len(cells) != width:
+                raise MalformedExport(f"{len(cells)} cells where the header has {width}")
+            yield record_from_csv(cells, columns, purposes)
+
+    def _csv_layout(
+        self, reader: Iterator[list[str]]
+    ) -> tuple[int, dict[str, int], list[tuple[str, int]]] | None:
+        """From the header: its width, each column's index and the purpose columns."""
+        header = next(reader, None)
+        if header is None:
+            return None
+        missing = [c for c in (*LEADING, OTHER_CHOICES, *TRAILING) if c not in header]
+        if missing:
+            self.line = 1
+            raise MalformedExport(f"the header lacks the columns: {', '.join(missing)}")
+        columns = {name: index for index, name in enumerate(header)}
+        purposes = [
+            (name.removeprefix(PURPOSE_PREFIX), index)
+            for index, name in enumerate(header)
+            if name.startswith(PURPOSE_PREFIX)
+        ]
+        return len(header), columns, purposes
+
+    def parts(self) -> Iterator[tuple[Any, ...]]:
+        """The records as tuples in `chain.PARTS` order, for `verify_parts(spell_times=True)`:
+        `sequence` an int, the times as written, the choices canonical (`canonical_choices`).
+
+        The same records as iterating the reader, failing at the same line with the same
+        errors, but without a dict per record.
+        """
+        with self._open() as stream:
+            if self.format == "csv":
+                yield from self._csv_parts(stream)
+            else:
+                for record in self._ndjson(stream):
+                    yield record_parts_of(record)
+
+    def _csv_parts(self, stream: IO[str]) -> Iterator[tuple[Any, ...]]:
+        reader = csv.reader(stream)
+        layout = self._csv_layout(reader)
+        if layout is None:
+            return
+        width, columns, purposes = layout
+        # In PARTS order; the other-choices cell stands in for the choices.
+        pick = itemgetter(
+            *(columns[OTHER_CHOICES if name == "choices" else name] for name in PARTS)
+        )
+        pick_choices = itemgetter(columns[OTHER_CHOICES], *(index for _, index in purposes))
+        memo: dict[Any, str] = {}
+        flags = BOOLEANS
+        line = reader.line_num + 1
+        for cells in reader:
+            self.line, line = line, reader.line_num + 1
+            if len(cells) != width:
+                raise MalformedExport(f"{len(cells)} cells where the header has {width}")
+            (
+                sequence,
+                site_id,
+                recorded_at,
+                notice_version,
+                content_hash,
+                locale,
+                action,
+                _,
+                source,
+                gpc,
+                expires_at,
+                consent_id,
+                user_agent_family,
+                ip_prefix,
+                erased,
+                personal_hash,
+                prev_hash,
+                record_hash,
+            ) = pick(cells)
+            key = pick_choices(cells)
+            choices = memo.get(key)
+            if choices is None:  # in record_from_csv's order: choices, gpc, erased
+                choices = canonical_choices(_csv_choices(cells, columns, purposes))
+                if len(memo) < CHOICES_MEMO:
+                    memo[key] = choices
+            if gpc not in flags or erased not in flags:
+                _boolean(gpc, "gpc")
+                _boolean(erased, "erased")
+            yield (
+                int(sequence),
+                site_id,
+                recorded_at,
+                notice_version,
+                content_hash,
+                locale,
+                action,
+                choices,
+                source,
+                flags[gpc],
+                expires_at,
+                consent_id,
+                user_agent_family,
+                ip_prefix or None,
+                flags[erased],
+                personal_hash,
+                prev_hash,
+                record_hash,
+            )
+
+    def _ndjson(self, stream: IO[str]) -> Iterator[dict[str, Any]]:
+        for number, text in enumerate(stream, 1):
+            self.line = number
+            if not text.strip():
+                continue
+            try:
+                values = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise MalformedExport(f"not JSON: {error.msg}") from error
+            yield record_from_json(values)
+
+
+def _boolean(text: str, column: str) -> bool:
+    try:
+        return BOOLEANS[text]
+    except KeyError:
+        raise MalformedExport(f"{column} is {text!r}, not true or false") from None
+
+
+def record_from_csv(
+    cells: list[str], columns: Mapping[str, int], purposes: Sequence[tuple[str, int]]
+) -> dict[str, Any]:
+    """Rebuild one record from its CSV cells, exactly as its hash was computed."""
+    record: dict[str, Any] = {name: cells[columns[name]] for name in (*LEADING, *TRAILING)}
+    record["choices"] = _csv_choices(cells, columns, purposes)
+    record["gpc"] = _boolean(record["gpc"], "gpc")
+    record["erased"] = _boolean(record["erased"], "erased")
+    record["ip_prefix"] = record["ip_prefix"] or None
+    return record
+
+
+def _csv_choices(
+    cells: list[str], columns: Mapping[str, int], purposes: Sequence[tuple[str, int]]
+) -> dict[str, Any]:
+    """A record's choices from its purpose cells and other-choices cell."""
+    choices = {p: _boolean(cells[i], PURPOSE_PREFIX + p) for p, i in purposes if cells[i]}
+    if other := cells[columns[OTHER_CHOICES]]:
+        try:
+            extra = json.loads(other)
+        except json.JSONDecodeError as error:
+            raise MalformedExport(f"{OTHER_CHOICES} is not JSON: {error.msg}") from error
+        if not isinstance(extra, dict) or set(extra) & set(choices):
+            raise MalformedExport(f"{OTHER_CHOICES} must be an object of other purposes")
+        choices |= extra
+    return choices
+
+
+def record_parts_of(record: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A record (a dict as the reader yields) as a tuple in `chain.PARTS` order, for
+    `verify_parts(spell_times=True)`."""
+    values = [record[name] for name in PARTS]
+    values[0] = int(values[0])  # as verify_records takes the sequence
+    values[PARTS.index("choices")] = canonical_choices(values[PARTS.index("choices")])
+    return tuple(values)
+
+
+def record_from_json(values: Any) -> dict[str, Any]:
+    """Check one NDJSON object has every field of a record, with the right types."""
+    if not isinstance(values, dict):
+        raise MalformedExport("not a JSON object")
+    missing = [field for field in NDJSON_FIELDS if field not in values]
+    if missing:
+        raise MalformedExport(f"missing fields: {', '.join(missing)}")
+    if not isinstance(values["choices"], dict):
+        raise MalformedExport("choices is not an object")
+    return values
