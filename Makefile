@@ -8,7 +8,7 @@ PY := $(BIN)/python
 CHROMIUM := /usr/bin/chromium
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test lint bench catalogs messages install install-dev browser clean
+.PHONY: run test lint bench catalogs messages install install-dev browser apt-install clean
 
 run: install catalogs instance/secret_key
 	ZGODA_SECRET_KEY="$$(cat instance/secret_key)" $(BIN)/flask --app app db upgrade
@@ -39,15 +39,19 @@ $(VENV)/.installed: requirements.txt
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt package.json package-lock.json
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory APT_PACKAGES="nodejs npm" apt-install
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Debian packages the tests need (root, or sudo where there is one).
+apt-install:
+	@echo "Installing Debian's $(APT_PACKAGES) (needs root)"
+	$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq $(APT_PACKAGES) >/dev/null
+
 # The browser tests drive Debian's Chromium; it comes from apt, never a browser download.
 browser:
-	@test -x $(CHROMIUM) || { \
-	  echo "Installing Debian's chromium package (needs root)"; \
-	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM) || $(MAKE) --no-print-directory APT_PACKAGES=chromium apt-install
 	@test -x $(CHROMIUM)
 
 catalogs: install $(MO_FILES)
