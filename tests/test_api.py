@@ -411,7 +411,9 @@ def test_a_body_that_is_not_an_object_is_refused(db_app: Flask, body: Any) -> No
 def test_an_unknown_site_is_a_json_404(db_app: Flask, path: str) -> None:
     client = db_app.test_client()
     method = client.get if path == "banner" else client.post
-    assert_error(method(f"/api/v1/sites/no-such-site/{path}", json={}), 404, "not_found")
+    response = method(f"/api/v1/sites/no-such-site/{path}", json={})
+    assert_error(response, 404, "not_found")
+    assert "'no-such-site'" in response.get_json()["message"]
 
 
 def test_an_unknown_api_path_is_a_json_404(db_app: Flask) -> None:

@@ -39,7 +39,8 @@ class NoticeRegistry:
         """The site's notice, or a 404 for an unknown site."""
         loaded = self.notices.get(site_id)
         if loaded is None:
-            abort(404)
+            # The API shows the description; the HTML error page says only "not found".
+            abort(404, description=f"there is no site {site_id!r}")
         return loaded
 
 
