@@ -25,6 +25,7 @@ from zgoda.web import (
     preferences,
     receipts,
     security,
+    sessions,
     tokens_ext,
 )
 
@@ -44,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     tokens_ext.init_app(app)
     security.init_app(app)
+    sessions.init_app(app)
     errors.init_app(app)
     csrf.init_app(app)
     csrf.exempt(api.bp)  # JSON, CORS-checked, no cookies: the hosted forms carry the tokens

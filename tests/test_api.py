@@ -163,6 +163,23 @@ def test_banner_is_cacheable_and_conditional(db_app: Flask) -> None:
     assert polish.status_code == 200 and polish.headers["ETag"] != etag
 
 
+@pytest.mark.parametrize(
+    ("if_none_match", "status"),
+    [("W/{etag}", 304), ('"other", {etag}', 304), ("*", 304), ('"other"', 200), ('W/"x"', 200)],
+)
+def test_banner_compares_if_none_match_weakly_and_in_lists(
+    db_app: Flask, if_none_match: str, status: int
+) -> None:
+    client = db_app.test_client()
+    etag = client.get(f"/api/v1/sites/{SITE}/banner?lang=en").headers["ETag"]
+    header = if_none_match.format(etag=etag)
+    response = client.get(f"/api/v1/sites/{SITE}/banner?lang=en", headers={"If-None-Match": header})
+    assert response.status_code == status
+    assert response.headers["ETag"] == etag
+    assert response.headers["Vary"] == "Origin"
+    assert ("Content-Type" in response.headers) == (status == 200)
+
+
 def test_cors_only_for_an_allowed_origin(make_app: AppFactory) -> None:
     client = make_app(ALLOWED_ORIGINS=[ALLOWED_ORIGIN]).test_client()
     url = f"/api/v1/sites/{SITE}/banner"

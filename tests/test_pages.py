@@ -9,6 +9,7 @@ from pathlib import Path
 import html5lib
 import pytest
 import yaml
+from flask import Flask, Response
 from flask.testing import FlaskClient
 
 from app import create_app
@@ -99,6 +100,19 @@ def test_security_headers(client: FlaskClient, url: str) -> None:
     assert "unsafe-eval" not in csp
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_a_view_that_sets_a_security_header_keeps_its_own(app: Flask) -> None:
+    @app.get("/framable")
+    def framable() -> Response:
+        response = Response("ok")
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        return response
+
+    headers = app.test_client().get("/framable").headers
+    assert headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
 
 
 def test_pages_carry_no_inline_script_or_style(client: FlaskClient) -> None:

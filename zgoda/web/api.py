@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from werkzeug.http import parse_etags, quote_etag
 
 from zgoda.banner import BannerConfig
 from zgoda.consent import ConsentRequest, build_event, lifetime, token_payload
@@ -41,31 +43,45 @@ def banner(site: str) -> Response:
     if request.method == "OPTIONS":
         return add_cors_headers(Response(status=204), loaded, "GET")
     config = site_banner(loaded, request.args.get("lang") or loaded.notice.default_locale)
-    body, etag = banner_document(loaded, config, request.host_url)
-    response = Response(body, mimetype="application/json")
-    response.set_etag(etag)
-    response.cache_control.public = True
-    response.cache_control.max_age = BANNER_MAX_AGE
-    response.make_conditional(request)
+    document = banner_document(loaded, config)
+    # If-None-Match compares weakly (RFC 9110, 13.1.2); a match needs no body.
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match and parse_etags(if_none_match).contains_weak(document.etag):
+        response = Response(status=304)
+        del response.headers["Content-Type"]
+    else:
+        response = Response(document.body, mimetype="application/json")
+    response.headers.extend(document.headers)
     return add_cors_headers(response, loaded, "GET")
 
 
-def banner_document(loaded: LoadedNotice, config: BannerConfig, host_url: str) -> tuple[bytes, str]:
-    """The banner configuration as JSON bytes with its ETag, serialized once per host.
+@dataclass(frozen=True)
+class BannerDocument:
+    """The banner configuration of one site, language and host, ready to send."""
+
+    body: bytes
+    etag: str
+    headers: tuple[tuple[str, str], ...]
+
+
+def banner_document(loaded: LoadedNotice, config: BannerConfig) -> BannerDocument:
+    """The banner configuration as JSON with its ETag and caching headers, built once per host.
 
     The links are absolute (the embed runs on other origins), so the document depends on
     the host the request came to; a few hosts at most, but the Host header is the
     client's to choose, so the cache is emptied rather than allowed to grow.
     """
-    cache: dict[tuple[str, str, str], tuple[bytes, str]] = current_app.extensions.setdefault(
+    cache: dict[tuple[str, ...], BannerDocument] = current_app.extensions.setdefault(
         "zgoda_banner_documents", {}
     )
-    key = (loaded.site_id, config.body["locale"], host_url)
-    if key not in cache:
+    # The parts of request.host_url, without building the URL on every request.
+    key = (loaded.site_id, config.body["locale"], request.scheme, request.host, request.root_path)
+    document = cache.get(key)
+    if document is None:
         if len(cache) >= BANNER_CACHE_SIZE:
             cache.clear()
         site, locale = key[0], key[1]
-        document = config.body | {
+        body = config.body | {
             "content_hash": config.content_hash,
             "links": {
                 "privacy": url_for("pages.privacy", site=site, lang=locale, _external=True),
@@ -73,9 +89,14 @@ def banner_document(loaded: LoadedNotice, config: BannerConfig, host_url: str) -
                 "consents": url_for("api.record_consent", site=site, _external=True),
             },
         }
-        body = current_app.json.dumps(document).encode("utf-8")
-        cache[key] = (body, content_hash([config.content_hash, host_url]))
-    return cache[key]
+        etag = content_hash([config.content_hash, request.host_url])
+        headers = (
+            ("ETag", quote_etag(etag)),
+            ("Cache-Control", f"public, max-age={BANNER_MAX_AGE}"),
+        )
+        document = BannerDocument(current_app.json.dumps(body).encode("utf-8"), etag, headers)
+        cache[key] = document
+    return document
 
 
 @bp.route("/sites/<site>/consents", methods=["POST", "OPTIONS"])

@@ -18,7 +18,10 @@ def allowed_origin(loaded: LoadedNotice) -> str | None:
 
 def add_cors_headers(response: Response, loaded: LoadedNotice, methods: str) -> Response:
     """Allow the site's own origins to read the response; say it varies by Origin."""
-    response.vary.add("Origin")
+    if "Vary" in response.headers:
+        response.vary.add("Origin")
+    else:  # most responses: no header set to parse and merge
+        response.headers["Vary"] = "Origin"
     origin = allowed_origin(loaded)
     if origin is not None:
         response.headers["Access-Control-Allow-Origin"] = origin
