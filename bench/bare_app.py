@@ -1,16 +1,61 @@
-"""The benchmark's reference: the smallest Flask app, one small JSON answer, no database."""
+"""The benchmark's references: the smallest Flask app, one small JSON answer, no database;
+and the smallest durable write, one row inserted and committed per POST.
+
+The write references show the floor any consent write stands on: the same gunicorn and
+database settings as Zgoda (SQLite in WAL mode with synchronous=FULL; PostgreSQL with
+synchronous_commit on), but no validation, no hash chain, no token. They are used when the
+benchmark sets BARE_SQLITE_PATH and BARE_POSTGRES_DSN (the table `bare_writes` made first).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
+import os
+import sqlite3
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+
+INSERT = "INSERT INTO bare_writes (body) VALUES ({})"
+# One connection per worker process, opened on its first write (after gunicorn's fork).
+_connections: dict[str, Any] = {}
+
+
+def _sqlite() -> sqlite3.Connection:
+    if "sqlite" not in _connections:
+        connection = sqlite3.connect(os.environ["BARE_SQLITE_PATH"], timeout=30)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        _connections["sqlite"] = connection
+    return _connections["sqlite"]  # type: ignore[no-any-return]
+
+
+def _postgres() -> Any:
+    if "postgresql" not in _connections:
+        import psycopg
+
+        _connections["postgresql"] = psycopg.connect(os.environ["BARE_POSTGRES_DSN"])
+    return _connections["postgresql"]
 
 
 def create_app() -> Flask:
-    """A Flask app with one route, GET /ping."""
+    """A Flask app with GET /ping and POST /write/sqlite, /write/postgresql."""
     app = Flask(__name__)
 
     @app.get("/ping")
     def ping() -> Response:
         return jsonify(status="ok", service="bare")
+
+    @app.post("/write/<database>")
+    def write(database: str) -> tuple[Response, int]:
+        body = request.get_data(as_text=True)
+        if database == "sqlite":
+            connection = _sqlite()
+            with connection:  # one transaction, committed (fsync) before the answer
+                connection.execute(INSERT.format("?"), (body,))
+        else:
+            connection = _postgres()
+            with connection.transaction():
+                connection.execute(INSERT.format("%s"), (body,))
+        return jsonify(status="written"), 201
 
     return app

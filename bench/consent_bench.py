@@ -2,13 +2,15 @@
 
     .venv/bin/python bench/consent_bench.py [--duration 12] [--rounds 3] [--json results.json]
 
-Four scenarios, the same gunicorn settings for each, interleaved in rounds so that a burst of
+Six scenarios, the same gunicorn settings for each, interleaved in rounds so that a burst of
 other work on the machine does not land on one scenario only:
 
 - bare: a one-route Flask app (bench/bare_app.py), the reference;
 - banner: GET the banner configuration (built at start-up, no database);
 - consent-sqlite: POST a new consent, SQLite log (WAL, synchronous=FULL) under instance/;
-- consent-postgresql: POST a new consent, PostgreSQL log.
+- consent-postgresql: POST a new consent, PostgreSQL log;
+- bare-write-sqlite, bare-write-postgresql: the bare app inserting and committing one row
+  per POST on the same databases, the floor of a durable write (shown, no target).
 
 Each server leads its own process group, so the CPU its master and workers use is read from
 /proc, as is PostgreSQL's; what the machine spent beyond them and wrk is other load, and a run
@@ -26,6 +28,7 @@ import resource
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -212,7 +215,8 @@ def main() -> int:
         }
         gunicorn = ["--workers", str(args.workers), "--worker-class", args.worker_class]
         gunicorn += ["--threads", str(args.threads)]
-        bare = stack.enter_context(server("bare", None, gunicorn, workdir))
+        bare_env = bare_write_tables(workdir / "bare.sqlite3", databases["postgresql"])
+        bare = stack.enter_context(server("bare", None, gunicorn, workdir, bare_env))
         zgoda = {
             database: stack.enter_context(server(f"zgoda-{database}", url, gunicorn, workdir))
             for database, url in databases.items()
@@ -230,6 +234,8 @@ def main() -> int:
             "banner": Scenario(zgoda["sqlite"], f"/api/v1/sites/{SITE}/banner?lang=pl"),
             "consent-sqlite": Scenario(zgoda["sqlite"], consents, body),
             "consent-postgresql": Scenario(zgoda["postgresql"], consents, body),
+            "bare-write-sqlite": Scenario(bare, "/write/sqlite", body),
+            "bare-write-postgresql": Scenario(bare, "/write/postgresql", body),
         }
         print(machine_report(wrk, databases["postgresql"]), file=sys.stderr)
         bench = Bench(wrk, args, databases["postgresql"].rsplit("/", 1)[1])
@@ -302,13 +308,18 @@ def postgres_database() -> Iterator[str]:
 
 @contextmanager
 def server(
-    name: str, database_url: str | None, gunicorn: list[str], workdir: Path
+    name: str,
+    database_url: str | None,
+    gunicorn: list[str],
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """A gunicorn process group serving Zgoda on `database_url` (migrated first), or bare."""
     env = dict(
         os.environ,
         ZGODA_SECRET_KEY="bench-secret",
         ZGODA_CONSENT_RATE_LIMIT="1000000000 per minute",  # the limit is not what we measure
+        **(extra_env or {}),
     )
     if database_url:
         env["ZGODA_DATABASE_URL"] = database_url
@@ -399,6 +410,19 @@ def machine_busy() -> tuple[float, float]:
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
     return (user + nice + system + irq + softirq) / CLOCK_TICKS, steal / CLOCK_TICKS
+
+
+def bare_write_tables(sqlite_path: Path, postgres_url: str) -> dict[str, str]:
+    """Make the write references' tables; the environment that points the bare app at them."""
+    ddl = "CREATE TABLE bare_writes (id {}, body TEXT NOT NULL)"
+    with sqlite3.connect(sqlite_path) as connection:
+        connection.execute(ddl.format("INTEGER PRIMARY KEY"))
+    engine = create_engine(postgres_url)
+    with engine.begin() as connection:
+        connection.execute(text(ddl.format("BIGSERIAL PRIMARY KEY")))
+    engine.dispose()
+    dsn = postgres_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    return {"BARE_SQLITE_PATH": str(sqlite_path), "BARE_POSTGRES_DSN": dsn}
 
 
 def count_rows(url: str) -> int:
@@ -500,6 +524,15 @@ def report(
             met = met and p99 <= TARGET_P99_MS
             line += f", p99 {p99:.1f} ms (target <= {TARGET_P99_MS:.0f} ms)"
         lines.append(f"{line}: {'met' if met else 'MISSED'}")
+    lines += ["", "Against the smallest durable write on the same database (no target):", ""]
+    for database in ("sqlite", "postgresql"):
+        floor = median.get(f"bare-write-{database}")
+        if floor is not None:
+            ratio = median[f"consent-{database}"]["rps"] / floor["rps"]
+            lines.append(
+                f"- consent-{database}: {ratio:.0%} of bare-write-{database} "
+                f"({floor['rps']:.0f} req/s, p99 {floor['p99_ms']:.1f} ms)"
+            )
     errors = [
         f"{r.scenario} round {r.round}: {r.errors}" for r in attempts if any(r.errors.values())
     ]
