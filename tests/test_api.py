@@ -12,6 +12,7 @@ import pytest
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 from werkzeug.test import TestResponse
 
 from app import create_app
@@ -597,3 +598,16 @@ def test_a_verify_body_that_does_not_fit_is_a_422(
 ) -> None:
     response = db_app.test_client().post(f"/api/v1/sites/{SITE}/verify", json=body)
     assert_error(response, 422, "validation_error", field=field)
+
+
+def test_an_unreachable_log_is_a_503_that_records_nothing(db_app: Flask) -> None:
+    with db_app.app_context():
+        bound = engine()
+    with bound.begin() as connection:
+        connection.execute(text("DROP TABLE consent_events"))  # as a broken database would
+    response = post_consent(db_app.test_client(), action="accept_all")
+    body = assert_error(response, 503, "storage_unavailable")
+    assert "nothing was recorded" in body["message"]
+    assert response.headers["Retry-After"] == "5"
+    with bound.connect() as connection:  # the transaction rolled back: no chain head moved
+        assert connection.execute(text("SELECT count(*) FROM chain_heads")).scalar_one() == 0

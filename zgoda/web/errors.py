@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import jsonify, render_template, request
+from flask import current_app, jsonify, render_template, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from zgoda.errors import ApiError
@@ -19,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, render_http_error)
     app.register_error_handler(ApiError, render_api_error)
     app.register_error_handler(RequestEntityTooLarge, render_http_error)
+    app.register_error_handler(SQLAlchemyError, render_storage_error)
 
 
 def render_http_error(error: HTTPException) -> ResponseReturnValue:
@@ -38,3 +40,23 @@ def render_api_error(error: ApiError) -> ResponseReturnValue:
     if error.field:
         body["field"] = error.field
     return jsonify(body | error.details), error.status
+
+
+# Answered instead of a 500 when the consent log cannot be read or written (database down,
+# disk full, locked for too long). The transaction was rolled back: nothing was half-written.
+STORAGE_RETRY_SECONDS = 5
+
+
+def render_storage_error(error: SQLAlchemyError) -> ResponseReturnValue:
+    """503 with Retry-After: JSON under /api/, the localized error page elsewhere."""
+    current_app.logger.error("consent log unavailable: %s", error, exc_info=error)
+    headers = {"Retry-After": str(STORAGE_RETRY_SECONDS)}
+    if request.path.startswith("/api/"):
+        body = {
+            "error": "storage_unavailable",
+            "message": "the consent log cannot be reached just now; nothing was recorded, "
+            "try again shortly",
+            "status": 503,
+        }
+        return jsonify(body), 503, headers
+    return render_template("error.html", status=503), 503, headers

@@ -110,7 +110,7 @@ def paths(example: LoadedNotice | None) -> dict[str, Any]:
                         "Recorded.", ref("RecordedConsent"), headers=cors, links=verify_link
                     ),
                 }
-                | errors(400, 404, 409, 413, 415, 422, 429),
+                | errors(400, 404, 409, 413, 415, 422, 429, 503),
             },
             "options": preflight("preflightConsents", "POST"),
         },
@@ -180,7 +180,7 @@ def export_path() -> dict[str, Any]:
                         "content": {media_type: body for media_type in MEDIA_TYPES.values()},
                     }
                 }
-                | errors(400, 401, 403, 404),
+                | errors(400, 401, 403, 404, 503),
             },
         }
     }

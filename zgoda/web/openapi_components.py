@@ -29,6 +29,7 @@ ERRORS = {
     415: "UnsupportedMediaType",
     422: "Unprocessable",
     429: "RateLimited",
+    503: "StorageUnavailable",
 }
 
 STRING = {"type": "string"}
@@ -168,7 +169,7 @@ def response_schemas() -> dict[str, Any]:
 
 
 def error_responses() -> dict[str, Any]:
-    """Every 4xx the API gives, each with the shared Error body."""
+    """Every 4xx the API gives, and its 503, each with the shared Error body."""
     error = ref("Error")
     stale = {"allOf": [error, {"required": ["current_version"]}]}
     retry = {"Retry-After": header("Seconds until a write is accepted again.", required=True)}
@@ -182,10 +183,13 @@ def error_responses() -> dict[str, Any]:
         415: "The body is not application/json.",
         422: "The body does not fit the schema or the site's notice.",
         429: "Too many writes from this network.",
+        503: "The consent log cannot be reached just now; nothing was recorded. Try again.",
     }
     responses = {ERRORS[s]: json_response(text, error) for s, text in descriptions.items()}
     responses[ERRORS[409]] = json_response(descriptions[409], stale)
     responses[ERRORS[429]] |= {"headers": retry}
+    unavailable = {"Retry-After": header("Seconds to wait before trying again.", required=True)}
+    responses[ERRORS[503]] |= {"headers": unavailable}
     return responses
 
 
