@@ -11,30 +11,31 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
 INSERT = "INSERT INTO bare_writes (body) VALUES ({})"
-# One connection per worker process, opened on its first write (after gunicorn's fork).
-_connections: dict[str, Any] = {}
+# One connection per thread of each worker, opened on its first write (after gunicorn's fork).
+_connections = threading.local()
 
 
 def _sqlite() -> sqlite3.Connection:
-    if "sqlite" not in _connections:
+    if not hasattr(_connections, "sqlite"):
         connection = sqlite3.connect(os.environ["BARE_SQLITE_PATH"], timeout=30)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
-        _connections["sqlite"] = connection
-    return _connections["sqlite"]  # type: ignore[no-any-return]
+        _connections.sqlite = connection
+    return _connections.sqlite  # type: ignore[no-any-return]
 
 
 def _postgres() -> Any:
-    if "postgresql" not in _connections:
+    if not hasattr(_connections, "postgresql"):
         import psycopg
 
-        _connections["postgresql"] = psycopg.connect(os.environ["BARE_POSTGRES_DSN"])
-    return _connections["postgresql"]
+        _connections.postgresql = psycopg.connect(os.environ["BARE_POSTGRES_DSN"])
+    return _connections.postgresql
 
 
 def create_app() -> Flask:

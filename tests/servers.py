@@ -50,10 +50,12 @@ def server_env(**settings: str) -> dict[str, str]:
 
 
 def gunicorn_command(port: int, workers: int = 2, host: str = "127.0.0.1") -> list[str]:
-    """gunicorn serving create_app() on host:port."""
+    """gunicorn serving create_app() on host:port, threaded as the README runs it in production
+    (so concurrent requests in one worker share transactions: group commit)."""
     return [
         sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-        "--workers", str(workers), "--access-logfile", "-", "app:create_app()",
+        "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
+        "--access-logfile", "-", "app:create_app()",
     ]  # fmt: skip
 
 

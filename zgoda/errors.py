@@ -85,6 +85,10 @@ class StaleNotice(ApiError):
     error = "stale_notice_version"
 
 
+class StorageError(ZgodaError):
+    """The consent log could not be written; the transaction was rolled back."""
+
+
 class TokenError(ZgodaError):
     """A consent token that cannot be trusted; `reason` says why."""
 

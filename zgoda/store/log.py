@@ -43,7 +43,8 @@ def append_event(engine: Engine, event: ConsentEvent) -> int:
 
     The site's chain head is locked while the event is linked to it (a row lock on
     PostgreSQL, the database write lock on SQLite), so concurrent writers from any
-    number of app instances produce one unbroken chain.
+    number of app instances produce one unbroken chain. Request handlers append through
+    `group_commit.group_commit(engine).append` instead, which shares transactions.
     """
     with writing(engine) as connection:
         return append_in(connection, event)
@@ -59,22 +60,32 @@ def writing(engine: Engine) -> Iterator[Connection]:
 
 def append_in(connection: Connection, event: ConsentEvent) -> int:
     """Link `event` to its site's chain inside the caller's `writing` transaction."""
-    record = event_record(event)
-    sequence, prev_hash = _lock_head(connection, event.site_id)
-    record["sequence"] = sequence + 1
-    record["prev_hash"] = prev_hash
-    record["personal_hash"] = personal_hash(record)
-    record["record_hash"] = link_hash(prev_hash, record)
-    connection.execute(INSERT_EVENT, record)
-    connection.execute(
-        MOVE_HEAD,
-        {
-            "head_site": event.site_id,
-            "head_sequence": sequence + 1,
-            "head_hash": record["record_hash"],
-        },
-    )
-    return sequence + 1
+    return append_all_in(connection, [event])[0]
+
+
+def append_all_in(connection: Connection, events: list[ConsentEvent]) -> list[int]:
+    """Link `events`, in order, to their sites' chains inside one `writing` transaction.
+
+    Returns their sequence numbers. The heads are locked in site order, so two instances
+    appending to the same sites cannot deadlock.
+    """
+    heads = {site: _lock_head(connection, site) for site in sorted({e.site_id for e in events})}
+    records = []
+    for event in events:
+        sequence, prev_hash = heads[event.site_id]
+        record = event_record(event)
+        record["sequence"] = sequence + 1
+        record["prev_hash"] = prev_hash
+        record["personal_hash"] = personal_hash(record)
+        record["record_hash"] = link_hash(prev_hash, record)
+        heads[event.site_id] = (sequence + 1, record["record_hash"])
+        records.append(record)
+    connection.execute(INSERT_EVENT, records)
+    for site, (sequence, record_hash) in heads.items():
+        connection.execute(
+            MOVE_HEAD, {"head_site": site, "head_sequence": sequence, "head_hash": record_hash}
+        )
+    return [record["sequence"] for record in records]
 
 
 def event_record(event: ConsentEvent) -> dict[str, Any]:

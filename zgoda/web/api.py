@@ -17,7 +17,7 @@ from zgoda.notices.loader import LoadedNotice, content_hash
 from zgoda.notices.model import LOCALES
 from zgoda.notices.registry import notice_registry
 from zgoda.store.db import engine
-from zgoda.store.log import append_event
+from zgoda.store.group_commit import group_commit
 from zgoda.web.client import client_facts
 from zgoda.web.cors import add_cors_headers
 from zgoda.web.tokens_ext import consent_tokens
@@ -109,7 +109,7 @@ def record_consent(site: str) -> Response:
     config = site_banner(loaded, consent_request.locale)
     client = client_facts(gpc=consent_request.gpc)
     event = build_event(loaded, consent_request, client, config.content_hash)
-    append_event(engine(), event)
+    group_commit(engine()).append(event)
     payload = token_payload(event, purpose_hashes(config), config.body["consent_mode"])
     token = consent_tokens().issue(site, payload)
     response = jsonify(

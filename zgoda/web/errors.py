@@ -8,7 +8,7 @@ from flask import current_app, jsonify, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from zgoda.errors import ApiError
+from zgoda.errors import ApiError, StorageError
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, render_api_error)
     app.register_error_handler(RequestEntityTooLarge, render_http_error)
     app.register_error_handler(SQLAlchemyError, render_storage_error)
+    app.register_error_handler(StorageError, render_storage_error)
 
 
 def render_http_error(error: HTTPException) -> ResponseReturnValue:
@@ -47,7 +48,7 @@ def render_api_error(error: ApiError) -> ResponseReturnValue:
 STORAGE_RETRY_SECONDS = 5
 
 
-def render_storage_error(error: SQLAlchemyError) -> ResponseReturnValue:
+def render_storage_error(error: SQLAlchemyError | StorageError) -> ResponseReturnValue:
     """503 with Retry-After: JSON under /api/, the localized error page elsewhere."""
     current_app.logger.error("consent log unavailable: %s", error, exc_info=error)
     headers = {"Retry-After": str(STORAGE_RETRY_SECONDS)}

@@ -21,7 +21,7 @@ from zgoda.i18n import current_locale
 from zgoda.notices.loader import LoadedNotice
 from zgoda.notices.registry import notice_registry
 from zgoda.store.db import engine
-from zgoda.store.log import append_event
+from zgoda.store.group_commit import group_commit
 from zgoda.tokens import ConsentTokens
 from zgoda.web.api import purpose_hashes, site_banner
 from zgoda.web.client import client_facts
@@ -116,7 +116,7 @@ def save(site: str) -> Response:
         return redirect(back(previous_id, "changed"), 303)
     except ValidationError as error:
         raise BadRequest("the form was not filled in as the page sent it") from error
-    append_event(engine(), event)
+    group_commit(engine()).append(event)
     token = consent_tokens().issue(site, token_payload(event, purpose_hashes(config)))
     response = redirect(back(event.consent_id, "saved"), 303)
     response.set_cookie(

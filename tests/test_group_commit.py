@@ -1,0 +1,106 @@
+"""Group commit: events that arrive together share a transaction, and nothing is half-written."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import Connection, Engine
+
+from tests.test_store import make_event
+from zgoda.errors import StorageError
+from zgoda.store import group_commit as group_commit_module
+from zgoda.store.audit import verify_site
+from zgoda.store.db import engine as app_engine
+from zgoda.store.group_commit import GroupCommit
+from zgoda.store.log import ConsentEvent, append_all_in, count_events
+
+THREADS = 12
+
+
+@pytest.fixture
+def log(db_app: Flask) -> Engine:
+    with db_app.app_context():
+        return app_engine()
+
+
+def event_for(index: int, site: str = "optingo") -> ConsentEvent:
+    return make_event(site_id=site, consent_id=str(uuid.UUID(int=index + 1, version=4)))
+
+
+def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run work(0..count-1) at once on `count` threads; each one's result or exception."""
+    results: list[Any] = [None] * count
+    start = threading.Barrier(count)
+
+    def run(index: int) -> None:
+        start.wait()
+        try:
+            results[index] = work(index)
+        except Exception as error:
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def slow_first_batch(monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> list[int]:
+    """Make the first transaction slow (so the others queue behind it); record batch sizes."""
+    sizes: list[int] = []
+
+    def recording(connection: Connection, events: list[ConsentEvent]) -> list[int]:
+        sizes.append(len(events))
+        if len(sizes) == 1:
+            time.sleep(0.3)
+        if fail and len(sizes) == 2:
+            raise RuntimeError("the disk is full")
+        return append_all_in(connection, events)
+
+    monkeypatch.setattr(group_commit_module, "append_all_in", recording)
+    return sizes
+
+
+def test_events_that_arrive_together_share_a_transaction(
+    log: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes = slow_first_batch(monkeypatch)
+    writer = GroupCommit(log)
+    site = {i: "optingo" if i % 3 else "xopero" for i in range(THREADS)}
+    sequences = in_threads(THREADS, lambda i: writer.append(event_for(i, site[i])))
+    assert sum(sizes) == THREADS and max(sizes) > 1  # some transactions held several events
+    for name in ("optingo", "xopero"):
+        mine = sorted(sequences[i] for i in range(THREADS) if site[i] == name)
+        assert mine == list(range(1, len(mine) + 1))  # one unbroken numbering per site
+        report = verify_site(log, name)
+        assert report.ok and report.checked == len(mine)
+
+
+def test_a_failed_transaction_fails_each_of_its_events_and_records_none(
+    log: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes = slow_first_batch(monkeypatch, fail=True)
+    writer = GroupCommit(log)
+    results = in_threads(THREADS, lambda i: writer.append(event_for(i)))
+    failed = [r for r in results if isinstance(r, StorageError)]
+    written = [r for r in results if isinstance(r, int)]
+    assert len(failed) == sizes[1] > 1 and "the disk is full" in str(failed[0])
+    assert len(written) == THREADS - len(failed)
+    assert count_events(log) == len(written)  # nothing of the failed transaction is kept
+    assert sorted(written) == list(range(1, len(written) + 1))
+    assert writer.append(event_for(99)) == len(written) + 1  # and the log goes on
+    assert verify_site(log, "optingo").ok
+
+
+def test_one_request_alone_is_written_at_once(log: Engine) -> None:
+    writer = GroupCommit(log)
+    assert [writer.append(event_for(i)) for i in range(3)] == [1, 2, 3]
+    assert verify_site(log, "optingo").checked == 3
