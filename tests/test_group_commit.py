@@ -104,3 +104,18 @@ def test_one_request_alone_is_written_at_once(log: Engine) -> None:
     writer = GroupCommit(log)
     assert [writer.append(event_for(i)) for i in range(3)] == [1, 2, 3]
     assert verify_site(log, "optingo").checked == 3
+
+
+def test_an_interrupted_transaction_answers_no_one_as_written(
+    log: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(connection: Connection, events: list[ConsentEvent]) -> list[int]:
+        raise KeyboardInterrupt  # not an Exception: the leader's own request dies with it
+
+    monkeypatch.setattr(group_commit_module, "append_all_in", interrupted)
+    writer = GroupCommit(log)
+    pending = [group_commit_module._Pending(event_for(i)) for i in range(3)]
+    with pytest.raises(KeyboardInterrupt):
+        writer._write(pending)
+    assert all(p.done and p.failure == "the transaction did not finish" for p in pending)
+    assert count_events(log) == 0

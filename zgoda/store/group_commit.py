@@ -59,17 +59,20 @@ class GroupCommit:
         return pending.sequence
 
     def _write(self, batch: list[_Pending]) -> None:
+        # Every event fails unless the commit is reached: even an interruption that is not
+        # an Exception must not let a waiting request answer 201 for an event never written.
+        failure: str | None = "the transaction did not finish"
         try:
             with writing(self._engine) as connection:
                 sequences = append_all_in(connection, [pending.event for pending in batch])
-        except Exception as error:  # each waiting request reports it; the transaction rolled back
-            for pending in batch:
-                pending.failure = f"{type(error).__name__}: {error}"
-        else:
             for pending, sequence in zip(batch, sequences, strict=True):
                 pending.sequence = sequence
+            failure = None
+        except Exception as error:  # each waiting request reports it; the transaction rolled back
+            failure = f"{type(error).__name__}: {error}"
         finally:
             for pending in batch:
+                pending.failure = failure
                 pending.done = True
 
 
