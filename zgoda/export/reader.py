@@ -27,6 +27,10 @@ from zgoda.store.chain import PARTS, canonical_choices
 # Characters an export file is decoded by at a time (TextIOWrapper's default is 8192, and
 # each of its reads from a gzip stream costs a round through GzipFile's Python code).
 READ_CHUNK = 1 << 18
+# Where the parts read from CSV text stand in a record's tuple.
+SEQUENCE_PART, CHOICES_PART, GPC_PART, NETWORK_PART, ERASED_PART = (
+    PARTS.index(name) for name in ("sequence", "choices", "gpc", "ip_prefix", "erased")
+)
 
 
 class MalformedExport(ValueError):
@@ -134,55 +138,23 @@ class ExportReader:
             self.line, line = line, reader.line_num + 1
             if len(cells) != width:
                 raise MalformedExport(f"{len(cells)} cells where the header has {width}")
-            (
-                sequence,
-                site_id,
-                recorded_at,
-                notice_version,
-                content_hash,
-                locale,
-                action,
-                _,
-                source,
-                gpc,
-                expires_at,
-                consent_id,
-                user_agent_family,
-                ip_prefix,
-                erased,
-                personal_hash,
-                prev_hash,
-                record_hash,
-            ) = pick(cells)
+            part = list(pick(cells))
             key = pick_choices(cells)
             choices = memo.get(key)
             if choices is None:  # in record_from_csv's order: choices, gpc, erased
                 choices = canonical_choices(_csv_choices(cells, columns, purposes))
                 if len(memo) < CHOICES_MEMO:
                     memo[key] = choices
+            gpc, erased = part[GPC_PART], part[ERASED_PART]
             if gpc not in flags or erased not in flags:
                 _boolean(gpc, "gpc")
                 _boolean(erased, "erased")
-            yield (
-                int(sequence),
-                site_id,
-                recorded_at,
-                notice_version,
-                content_hash,
-                locale,
-                action,
-                choices,
-                source,
-                flags[gpc],
-                expires_at,
-                consent_id,
-                user_agent_family,
-                ip_prefix or None,
-                flags[erased],
-                personal_hash,
-                prev_hash,
-                record_hash,
-            )
+            part[SEQUENCE_PART] = int(part[SEQUENCE_PART])
+            part[CHOICES_PART] = choices
+            part[GPC_PART] = flags[gpc]
+            part[ERASED_PART] = flags[erased]
+            part[NETWORK_PART] = part[NETWORK_PART] or None
+            yield tuple(part)
 
     def _ndjson(self, stream: IO[str]) -> Iterator[dict[str, Any]]:
         for number, text in enumerate(stream, 1):
@@ -236,7 +208,7 @@ def record_parts_of(record: Mapping[str, Any]) -> tuple[Any, ...]:
     `verify_parts(spell_times=True)`."""
     values = [record[name] for name in PARTS]
     values[0] = int(values[0])  # as verify_records takes the sequence
-    values[PARTS.index("choices")] = canonical_choices(values[PARTS.index("choices")])
+    values[CHOICES_PART] = canonical_choices(values[CHOICES_PART])
     return tuple(values)
 
 

@@ -25,10 +25,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from zgoda.store.chain import canonical_time
+from zgoda.store.chain import PARTS, canonical_time
 from zgoda.store.tables import consent_events
 
 Choices = TypeVar("Choices")
+# Where the parts this reader respells stand in a record's tuple.
+RECORDED_PART, CHOICES_PART, EXPIRES_PART = (
+    PARTS.index(name) for name in ("recorded_at", "choices", "expires_at")
+)
 # Rows fetched per round trip (and per server-side cursor batch on PostgreSQL).
 FETCH = 5000
 # Distinct choices texts remembered per stream; a log holds few (one per combination).
@@ -83,26 +87,16 @@ def record_parts(
     The same records as `audit.chain_rows`, minus the per-row work of SQLAlchemy's types.
     """
     c = consent_events.c
-    query = select(
-        c.sequence,
-        c.site_id,
-        _time_column(connection, "recorded_at"),
-        c.notice_version,
-        c.content_hash,
-        c.locale,
-        c.action,
-        cast(c.choices, Text),
-        c.source,
-        type_coerce(c.gpc, Integer),
-        _time_column(connection, "expires_at"),
-        c.consent_id,
-        c.user_agent_family,
-        c.ip_prefix,
-        type_coerce(c.erased_at.is_not(None), Integer),
-        c.personal_hash,
-        c.prev_hash,
-        c.record_hash,
-    ).where(c.site_id == site_id)
+    respelled = {
+        "recorded_at": _time_column(connection, "recorded_at"),
+        "expires_at": _time_column(connection, "expires_at"),
+        "choices": cast(c.choices, Text),
+        "gpc": type_coerce(c.gpc, Integer),
+        "erased": type_coerce(c.erased_at.is_not(None), Integer),
+    }
+    query = select(*(respelled[name] if name in respelled else c[name] for name in PARTS)).where(
+        c.site_id == site_id
+    )
     if first is not None:
         query = query.where(c.sequence >= first)
     if last is not None:
@@ -115,51 +109,16 @@ def record_parts(
     try:
         for rows in result.partitions():
             for row in rows:
-                (
-                    sequence,
-                    site,
-                    recorded_at,
-                    notice_version,
-                    content_hash,
-                    locale,
-                    action,
-                    text,
-                    source,
-                    gpc,
-                    expires_at,
-                    consent_id,
-                    user_agent_family,
-                    ip_prefix,
-                    erased,
-                    personal_hash,
-                    prev_hash,
-                    record_hash,
-                ) = row
+                part = list(row)
+                text = part[CHOICES_PART]
                 try:
-                    value = memo[text]
+                    part[CHOICES_PART] = memo[text]
                 except KeyError:
-                    value = choices(text)
+                    part[CHOICES_PART] = memo_value = choices(text)
                     if len(memo) < CHOICES_MEMO:
-                        memo[text] = value
-                yield (
-                    sequence,
-                    site,
-                    read_time(recorded_at),
-                    notice_version,
-                    content_hash,
-                    locale,
-                    action,
-                    value,
-                    source,
-                    gpc,
-                    read_time(expires_at),
-                    consent_id,
-                    user_agent_family,
-                    ip_prefix,
-                    erased,
-                    personal_hash,
-                    prev_hash,
-                    record_hash,
-                )
+                        memo[text] = memo_value
+                part[RECORDED_PART] = read_time(part[RECORDED_PART])
+                part[EXPIRES_PART] = read_time(part[EXPIRES_PART])
+                yield tuple(part)
     finally:
         result.close()  # a reader that stops early must not leave a server-side cursor open
