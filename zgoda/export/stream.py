@@ -23,6 +23,7 @@ from zgoda.export.format import (
     csv_row,
     ndjson_line,
 )
+from zgoda.store.audit import chain_rows
 from zgoda.store.chain import PARTS
 from zgoda.store.parts import record_parts
 from zgoda.store.tables import consent_events
@@ -54,25 +55,8 @@ def export_rows(
     few microseconds out of order, and a gap at the edges would look like a deletion.
     """
     bounds = sequence_range(connection, site_id, start, end)
-    if bounds is None:
-        return
-    query = (
-        select(consent_events)
-        .where(
-            consent_events.c.site_id == site_id,
-            consent_events.c.sequence.between(*bounds),
-        )
-        .order_by(consent_events.c.sequence)
-    )
-    options = {"stream_results": True, "yield_per": 2000}
-    result = connection.execution_options(**options).execute(query)
-    try:
-        for row in result.mappings():
-            record = dict(row)
-            record["erased"] = record["erased_at"] is not None
-            yield record
-    finally:
-        result.close()  # a client that hangs up must not leave a server-side cursor open
+    if bounds is not None:
+        yield from chain_rows(connection, site_id, *bounds)
 
 
 def export_chunks(

@@ -42,14 +42,15 @@ def anchor(connection: Connection, site_id: str) -> Anchor:
 
 
 def chain_rows(
-    connection: Connection, site_id: str, start: datetime | None = None, end: datetime | None = None
+    connection: Connection, site_id: str, first: int | None = None, last: int | None = None
 ) -> Generator[dict[str, Any]]:
-    """The site's records in chain order, streamed, as dicts with an `erased` flag."""
+    """The site's records (sequences `first` to `last`) in chain order, streamed, as dicts
+    with an `erased` flag: the reference reader that `parts.record_parts` is checked against."""
     query = select(consent_events).where(consent_events.c.site_id == site_id)
-    if start is not None:
-        query = query.where(consent_events.c.recorded_at >= start)
-    if end is not None:
-        query = query.where(consent_events.c.recorded_at < end)
+    if first is not None:
+        query = query.where(consent_events.c.sequence >= first)
+    if last is not None:
+        query = query.where(consent_events.c.sequence <= last)
     query = query.order_by(consent_events.c.sequence)
     result = connection.execution_options(stream_results=True, yield_per=2000).execute(query)
     try:
