@@ -57,14 +57,6 @@ FLASK = str(ROOT / ".venv" / "bin" / "flask")
 BATCH = 10_000
 TARGET_SECONDS = 20.0
 TARGET_PEAK_MB = 150.0
-OPTIONAL = [
-    "statistics",
-    "functional",
-    "authentication",
-    "analytics",
-    "advertising",
-    "social_media",
-]
 BROWSERS = ["Chrome", "Firefox", "Safari", "Edge", "Samsung Internet", "Opera", "Other"]
 
 
@@ -80,7 +72,9 @@ class Run:
     output: str
 
 
-def fake_records(count: int, notice_version: str, seed: int = 7) -> Iterator[dict[str, Any]]:
+def fake_records(
+    count: int, notice_version: str, optional: list[str], seed: int = 7
+) -> Iterator[dict[str, Any]]:
     """`count` chained optingo records over the last two years, oldest first."""
     rng = random.Random(seed)
     start = datetime.now(UTC) - timedelta(days=730)
@@ -89,9 +83,9 @@ def fake_records(count: int, notice_version: str, seed: int = 7) -> Iterator[dic
     for sequence in range(1, count + 1):
         action = rng.choice(["accept_all", "reject_all", "custom", "custom", "withdraw"])
         if action == "custom":
-            choices = {purpose: rng.random() < 0.4 for purpose in OPTIONAL}
+            choices = {purpose: rng.random() < 0.4 for purpose in optional}
         else:
-            choices = dict.fromkeys(OPTIONAL, action == "accept_all")
+            choices = dict.fromkeys(optional, action == "accept_all")
         recorded_at = start + step * sequence
         record: dict[str, Any] = {
             "site_id": SITE,
@@ -116,14 +110,14 @@ def fake_records(count: int, notice_version: str, seed: int = 7) -> Iterator[dic
         yield record
 
 
-def fill(url: str, count: int, notice_version: str) -> float:
+def fill(url: str, count: int, notice_version: str, optional: list[str]) -> float:
     """Bulk-insert `count` chained records and the chain head; returns the seconds it took."""
     began = time.perf_counter()
     engine = make_engine(url)
     last: dict[str, Any] = {}
     with engine.begin() as connection:
         batch: list[dict[str, Any]] = []
-        for record in fake_records(count, notice_version):
+        for record in fake_records(count, notice_version, optional):
             batch.append(record)
             if len(batch) == BATCH:
                 connection.execute(consent_events.insert(), batch)
@@ -198,7 +192,9 @@ def bench(kind: str, count: int, workdir: Path) -> list[Run]:
         upgrade(app)
         app.extensions["zgoda_db"].dispose()
         notice_version = app.extensions["zgoda_notices"].notices[SITE].version
-        seconds = fill(url, count, notice_version)
+        notice = app.extensions["zgoda_notices"].notices[SITE].notice
+        optional = [purpose.id for purpose in notice.cookies.purposes if not purpose.required]
+        seconds = fill(url, count, notice_version, optional)
         print(f"{kind} {count:,}: filled in {seconds:.1f} s", file=sys.stderr, flush=True)
         archive = workdir / "export.csv.gz"
         commands = {
