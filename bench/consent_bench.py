@@ -203,6 +203,16 @@ class Bench:
         return self.postgres_database in title or not CLIENT_BACKEND.search(title)
 
 
+SCENARIO_NAMES = (
+    "bare",
+    "banner",
+    "consent-sqlite",
+    "consent-postgresql",
+    "bare-write-sqlite",
+    "bare-write-postgresql",
+)
+
+
 def main() -> int:
     args = parse_args()
     wrk = ensure_wrk()
@@ -237,6 +247,9 @@ def main() -> int:
             "bare-write-sqlite": Scenario(bare, "/write/sqlite", body),
             "bare-write-postgresql": Scenario(bare, "/write/postgresql", body),
         }
+        if args.only:
+            keep = {"bare", *args.only}  # every figure is relative to bare
+            scenarios = {name: scenario for name, scenario in scenarios.items() if name in keep}
         print(machine_report(wrk, databases["postgresql"]), file=sys.stderr)
         bench = Bench(wrk, args, databases["postgresql"].rsplit("/", 1)[1])
         attempts, runs = bench.measure(scenarios)
@@ -269,6 +282,12 @@ def parse_args() -> argparse.Namespace:
     option("--json", type=Path, help="also write every run to this file")
     option("--quiet-wait", type=float, default=60, help="seconds to wait for a calm machine")
     option("--retries", type=int, default=2, help="extra tries of a disturbed run")
+    option(
+        "--only",
+        nargs="+",
+        choices=SCENARIO_NAMES,
+        help="run just these scenarios and bare (a quick look; a published run takes all six)",
+    )
     return parser.parse_args()
 
 
@@ -516,6 +535,8 @@ def report(
         "",
     ]
     for name, share in TARGET_SHARE.items():
+        if name not in median:
+            continue
         ratio = median[name]["rps"] / bare
         met = ratio >= share
         line = f"- {name}: {ratio:.0%} of bare (target >= {share:.0%})"
@@ -527,7 +548,7 @@ def report(
     lines += ["", "Against the smallest durable write on the same database (no target):", ""]
     for database in ("sqlite", "postgresql"):
         floor = median.get(f"bare-write-{database}")
-        if floor is not None:
+        if floor is not None and f"consent-{database}" in median:
             ratio = median[f"consent-{database}"]["rps"] / floor["rps"]
             lines.append(
                 f"- consent-{database}: {ratio:.0%} of bare-write-{database} "

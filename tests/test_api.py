@@ -18,7 +18,7 @@ from werkzeug.test import TestResponse
 from app import create_app
 from zgoda.store import count_events, events_for, iter_events
 from zgoda.store.db import engine
-from zgoda.store.log import ConsentEvent
+from zgoda.store.event import ConsentEvent
 from zgoda.store.migrate import upgrade
 
 SITE = "optingo"

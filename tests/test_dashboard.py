@@ -15,8 +15,9 @@ from werkzeug.test import TestResponse
 from tests.test_store import make_event
 from zgoda.dashboard import DEFAULT_DAYS, MAX_DAYS, dashboard_stats, window_days
 from zgoda.store.db import engine
+from zgoda.store.event import ConsentEvent
 from zgoda.store.keys import create_key, is_active, revoke_key
-from zgoda.store.log import ConsentEvent, append_event
+from zgoda.store.log import append_event
 
 SITE = "optingo"
 SVG = "{http://www.w3.org/2000/svg}"

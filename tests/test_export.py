@@ -35,8 +35,9 @@ from zgoda.export import (
 from zgoda.store.audit import chain_rows, erase_consent
 from zgoda.store.chain import GENESIS
 from zgoda.store.db import engine as app_engine
+from zgoda.store.event import ConsentEvent
 from zgoda.store.keys import create_key, revoke_key
-from zgoda.store.log import ConsentEvent, append_event
+from zgoda.store.log import append_event
 from zgoda.store.tables import consent_events
 from zgoda.store.verify import verify_parts, verify_records
 

@@ -10,15 +10,17 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from tests.test_store import make_event
 from zgoda.errors import StorageError
 from zgoda.store import group_commit as group_commit_module
+from zgoda.store.appender import ChainSql, Heads, write_events
 from zgoda.store.audit import verify_site
 from zgoda.store.db import engine as app_engine
+from zgoda.store.event import ConsentEvent
 from zgoda.store.group_commit import GroupCommit
-from zgoda.store.log import ConsentEvent, append_all_in, count_events
+from zgoda.store.log import count_events
 
 THREADS = 12
 
@@ -42,7 +44,7 @@ def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
         start.wait()
         try:
             results[index] = work(index)
-        except Exception as error:
+        except BaseException as error:  # a KeyboardInterrupt too: it is a result here
             results[index] = error
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
@@ -53,19 +55,41 @@ def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
     return results
 
 
+def behind_a_slow_first(count: int, work: Callable[[int], Any], sizes: list[int]) -> list[Any]:
+    """work(0) alone, then work(1..count-1) at once while work(0)'s transaction is running."""
+    first: list[Any] = []
+
+    def run_first() -> None:
+        try:
+            first.append(work(0))
+        except BaseException as error:
+            first.append(error)
+
+    thread = threading.Thread(target=run_first)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not sizes and time.monotonic() < deadline:
+        time.sleep(0.005)
+    rest = in_threads(count - 1, lambda index: work(index + 1))
+    thread.join(timeout=60)
+    return first + rest
+
+
 def slow_first_batch(monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> list[int]:
     """Make the first transaction slow (so the others queue behind it); record batch sizes."""
     sizes: list[int] = []
 
-    def recording(connection: Connection, events: list[ConsentEvent]) -> list[int]:
+    def recording(
+        cursor: Any, sql: ChainSql, events: list[ConsentEvent], heads: Heads
+    ) -> list[int]:
         sizes.append(len(events))
         if len(sizes) == 1:
             time.sleep(0.3)
         if fail and len(sizes) == 2:
             raise RuntimeError("the disk is full")
-        return append_all_in(connection, events)
+        return write_events(cursor, sql, events, heads)
 
-    monkeypatch.setattr(group_commit_module, "append_all_in", recording)
+    monkeypatch.setattr(group_commit_module, "write_events", recording)
     return sizes
 
 
@@ -75,8 +99,9 @@ def test_events_that_arrive_together_share_a_transaction(
     sizes = slow_first_batch(monkeypatch)
     writer = GroupCommit(log)
     site = {i: "optingo" if i % 3 else "xopero" for i in range(THREADS)}
-    sequences = in_threads(THREADS, lambda i: writer.append(event_for(i, site[i])))
-    assert sum(sizes) == THREADS and max(sizes) > 1  # some transactions held several events
+    sequences = behind_a_slow_first(THREADS, lambda i: writer.append(event_for(i, site[i])), sizes)
+    assert sizes[0] == 1 and sum(sizes) == THREADS
+    assert max(sizes) > 1  # the appends that queued behind the first shared transactions
     for name in ("optingo", "xopero"):
         mine = sorted(sequences[i] for i in range(THREADS) if site[i] == name)
         assert mine == list(range(1, len(mine) + 1))  # one unbroken numbering per site
@@ -89,7 +114,7 @@ def test_a_failed_transaction_fails_each_of_its_events_and_records_none(
 ) -> None:
     sizes = slow_first_batch(monkeypatch, fail=True)
     writer = GroupCommit(log)
-    results = in_threads(THREADS, lambda i: writer.append(event_for(i)))
+    results = behind_a_slow_first(THREADS, lambda i: writer.append(event_for(i)), sizes)
     failed = [r for r in results if isinstance(r, StorageError)]
     written = [r for r in results if isinstance(r, int)]
     assert len(failed) == sizes[1] > 1 and "the disk is full" in str(failed[0])
@@ -109,13 +134,41 @@ def test_one_request_alone_is_written_at_once(log: Engine) -> None:
 def test_an_interrupted_transaction_answers_no_one_as_written(
     log: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def interrupted(connection: Connection, events: list[ConsentEvent]) -> list[int]:
+    def interrupted(cursor: Any, sql: ChainSql, events: list[ConsentEvent], heads: Heads) -> None:
         raise KeyboardInterrupt  # not an Exception: the leader's own request dies with it
 
-    monkeypatch.setattr(group_commit_module, "append_all_in", interrupted)
+    monkeypatch.setattr(group_commit_module, "write_events", interrupted)
     writer = GroupCommit(log)
     pending = [group_commit_module._Pending(event_for(i)) for i in range(3)]
+    writer._queued = list(pending)
     with pytest.raises(KeyboardInterrupt):
-        writer._write(pending)
+        writer._write_next()
     assert all(p.done and p.failure == "the transaction did not finish" for p in pending)
     assert count_events(log) == 0
+
+
+def test_when_the_leader_dies_the_requests_queued_behind_it_are_still_written(
+    log: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes: list[int] = []
+
+    def second_interrupted(
+        cursor: Any, sql: ChainSql, events: list[ConsentEvent], heads: Heads
+    ) -> list[int]:
+        sizes.append(len(events))
+        if len(sizes) == 1:
+            time.sleep(0.3)  # the other threads queue behind the first transaction
+        if len(sizes) == 2:
+            raise KeyboardInterrupt  # its leader's request dies; the rest are queued behind
+        return write_events(cursor, sql, events, heads)
+
+    monkeypatch.setattr(group_commit_module, "write_events", second_interrupted)
+    monkeypatch.setattr(group_commit_module, "MAX_BATCH", 4)
+    writer = GroupCommit(log)
+    results = behind_a_slow_first(THREADS, lambda i: writer.append(event_for(i)), sizes)
+    assert sizes[:2] == [1, 4]
+    assert sum(isinstance(r, KeyboardInterrupt) for r in results) == 1
+    assert sum(isinstance(r, StorageError) for r in results) == 3  # its batch: none written
+    written = sorted(r for r in results if isinstance(r, int))
+    assert written == list(range(1, THREADS - 4 + 1))  # everyone else: written, in order
+    assert count_events(log) == len(written) and verify_site(log, "optingo").ok

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from zgoda.errors import InvalidConsent, StaleNotice
 from zgoda.notices.loader import LoadedNotice, content_hash
 from zgoda.notices.model import Duration, TimeUnit
-from zgoda.store.log import ConsentEvent
+from zgoda.store.event import ConsentEvent
 
 DAYS_PER_UNIT = {TimeUnit.DAY: 1, TimeUnit.MONTH: 30, TimeUnit.YEAR: 365}
 

@@ -31,7 +31,7 @@ from zgoda.notices.registry import notice_registry
 from zgoda.store.audit import ERASED, anchor, erase_consent, purge_before, verify_site
 from zgoda.store.chain import GENESIS, PARTS
 from zgoda.store.db import engine
-from zgoda.store.log import ConsentEvent
+from zgoda.store.event import ConsentEvent
 from zgoda.store.tables import chain_heads
 from zgoda.store.verify import ChainReport, verify_parts
 

@@ -18,8 +18,9 @@ from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_pages_a11y import axe_violations
 from tests.servers import flask_command, free_port, running_server, server_env, upgrade_database
 from zgoda.store.db import make_engine
+from zgoda.store.event import ConsentEvent
 from zgoda.store.keys import create_key
-from zgoda.store.log import ConsentEvent, append_event
+from zgoda.store.log import append_event
 
 SITE = "optingo"
 OPTIONAL = (

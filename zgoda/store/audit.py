@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from zgoda.store.chain import GENESIS, canonical_choices
-from zgoda.store.log import ConsentEvent, append_in, writing
+from zgoda.store.event import ConsentEvent
+from zgoda.store.log import append_in, writing
 from zgoda.store.parts import record_parts
 from zgoda.store.tables import chain_checkpoints, chain_heads, consent_events
 from zgoda.store.verify import ChainReport, verify_parts

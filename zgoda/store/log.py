@@ -4,38 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy import Connection, Engine, func, select
 
-from zgoda.store.chain import GENESIS, link_hash, personal_hash
+from zgoda.store.appender import append_all, chain_sql
 from zgoda.store.db import writer_turn
-from zgoda.store.tables import chain_heads, consent_events
+from zgoda.store.event import ConsentEvent
+from zgoda.store.tables import consent_events
 
 # Stored beside each event by append_event; not part of what a caller records.
 CHAIN_COLUMNS = ("id", "sequence", "personal_hash", "prev_hash", "record_hash", "erased_at")
-
-
-@dataclass(frozen=True)
-class ConsentEvent:
-    """One recorded choice: what was shown, what was chosen, and how."""
-
-    site_id: str
-    consent_id: str
-    notice_version: str
-    content_hash: str
-    locale: str
-    action: str
-    choices: dict[str, bool]
-    source: str
-    gpc: bool
-    user_agent_family: str
-    ip_prefix: str | None
-    recorded_at: datetime
-    expires_at: datetime
 
 
 def append_event(engine: Engine, event: ConsentEvent) -> int:
@@ -66,72 +46,14 @@ def append_in(connection: Connection, event: ConsentEvent) -> int:
 def append_all_in(connection: Connection, events: list[ConsentEvent]) -> list[int]:
     """Link `events`, in order, to their sites' chains inside one `writing` transaction.
 
-    Returns their sequence numbers. The heads are locked in site order, so two instances
-    appending to the same sites cannot deadlock.
+    Returns their sequence numbers (see `appender.append_all`, which this runs on the
+    connection's own DBAPI cursor, inside the same transaction).
     """
-    heads = {site: _lock_head(connection, site) for site in sorted({e.site_id for e in events})}
-    records = []
-    for event in events:
-        sequence, prev_hash = heads[event.site_id]
-        record = event_record(event)
-        record["sequence"] = sequence + 1
-        record["prev_hash"] = prev_hash
-        record["personal_hash"] = personal_hash(record)
-        record["record_hash"] = link_hash(prev_hash, record)
-        heads[event.site_id] = (sequence + 1, record["record_hash"])
-        records.append(record)
-    connection.execute(INSERT_EVENT, records)
-    for site, (sequence, record_hash) in heads.items():
-        connection.execute(
-            MOVE_HEAD, {"head_site": site, "head_sequence": sequence, "head_hash": record_hash}
-        )
-    return [record["sequence"] for record in records]
-
-
-def event_record(event: ConsentEvent) -> dict[str, Any]:
-    """The event's fields as a new dict (dataclasses.asdict deep-copies, which is slow)."""
-    record = {name: getattr(event, name) for name in EVENT_FIELDS}
-    record["choices"] = dict(event.choices)
-    return record
-
-
-# Built once: statements executed with parameters hit SQLAlchemy's compiled cache directly.
-EVENT_FIELDS = tuple(field.name for field in fields(ConsentEvent))
-INSERT_EVENT = insert(consent_events)
-HEAD_OF_SITE = select(chain_heads.c.sequence, chain_heads.c.record_hash).where(
-    chain_heads.c.site_id == bindparam("head_site")
-)
-LOCK_HEAD = HEAD_OF_SITE.with_for_update()
-NEW_HEAD = insert(chain_heads).values(
-    site_id=bindparam("head_site"), sequence=0, record_hash=GENESIS
-)
-MOVE_HEAD = (
-    update(chain_heads)
-    .where(chain_heads.c.site_id == bindparam("head_site"))
-    .values(sequence=bindparam("head_sequence"), record_hash=bindparam("head_hash"))
-)
-NEW_HEAD_IF_MISSING = (
-    postgresql_insert(chain_heads)
-    .values(site_id=bindparam("head_site"), sequence=0, record_hash=GENESIS)
-    .on_conflict_do_nothing()
-)
-
-
-def _lock_head(connection: Connection, site_id: str) -> tuple[int, str]:
-    """The site's newest sequence and hash, with its head row locked until commit."""
-    site = {"head_site": site_id}
-    if connection.dialect.name == "postgresql":
-        locked = connection.execute(LOCK_HEAD, site).one_or_none()
-        if locked is None:  # the site's first event: create its head, or wait for a racer's
-            connection.execute(NEW_HEAD_IF_MISSING, site)
-            locked = connection.execute(LOCK_HEAD, site).one()
-        return int(locked[0]), str(locked[1])
-    # SQLite: BEGIN IMMEDIATE already holds the write lock.
-    head = connection.execute(HEAD_OF_SITE, site).one_or_none()
-    if head is None:
-        connection.execute(NEW_HEAD, site)
-        return 0, GENESIS
-    return int(head[0]), str(head[1])
+    cursor = connection.connection.cursor()
+    try:
+        return append_all(cursor, chain_sql(connection.dialect), events)
+    finally:
+        cursor.close()
 
 
 def events_for(engine: Engine, site_id: str, consent_id: str) -> list[ConsentEvent]:
