@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
+import pytest
 from flask import Flask
+from limits import parse
 
 from tests.conftest import AppFactory
+from zgoda.web.limits import LocalWindows
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LIMIT = "3 per minute"
@@ -49,3 +53,26 @@ def test_without_redis_each_instance_counts_alone(app_factory: AppFactory) -> No
     second = app_factory(CONSENT_RATE_LIMIT=LIMIT)
     assert [post(first, "192.0.2.1") for _ in range(3)] == [201, 201, 201]
     assert post(second, "192.0.2.1") == 201
+
+
+def test_a_local_window_counts_again_once_it_has_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1_000_040.0]  # 20 s into the minute-long window from 1_000_020
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    windows = LocalWindows(parse("2 per minute"))
+    assert [windows.hit("192.0.2.5") for _ in range(3)] == [None, None, 1_000_080.0]
+    assert windows.hit("192.0.2.6") is None  # another address counts apart
+    clock[0] += 40  # the next window
+    assert [windows.hit("192.0.2.5") for _ in range(3)] == [None, None, 1_000_140.0]
+
+
+def test_local_windows_forget_addresses_whose_window_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    monkeypatch.setattr(LocalWindows, "PRUNE_AT", 3)
+    windows = LocalWindows(parse("1 per second"))
+    for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+        assert windows.hit(address) is None
+    clock[0] += 1
+    assert windows.hit("192.0.2.4") is None
+    assert len(windows._windows) == 1  # the three ended windows were dropped
+    assert windows.hit("192.0.2.4") == 1_000_002.0

@@ -75,11 +75,42 @@ def purpose_hashes(loaded: LoadedNotice) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class ConsentRules:
+    """What a notice version asks of a choice, worked out once per version."""
+
+    purposes: tuple[str, ...]  # in the notice's order
+    known: frozenset[str]
+    optional: tuple[str, ...]
+    required: frozenset[str]
+    lifetime: timedelta
+
+
+_RULES: dict[tuple[str, str], ConsentRules] = {}
+
+
+def consent_rules(loaded: LoadedNotice) -> ConsentRules:
+    """The rules of the notice's current version (a version names its content exactly)."""
+    key = (loaded.site_id, loaded.version)
+    rules = _RULES.get(key)
+    if rules is None:
+        purposes = loaded.notice.cookies.purposes
+        if len(_RULES) >= 256:
+            _RULES.clear()
+        rules = _RULES[key] = ConsentRules(
+            purposes=tuple(purpose.id for purpose in purposes),
+            known=frozenset(purpose.id for purpose in purposes),
+            optional=tuple(purpose.id for purpose in purposes if not purpose.required),
+            required=frozenset(purpose.id for purpose in purposes if purpose.required),
+            lifetime=lifetime(loaded.notice.embed.consent_lifetime),
+        )
+    return rules
+
+
 def decide_choices(loaded: LoadedNotice, request: ConsentRequest) -> dict[str, bool]:
     """The final choice per purpose; required purposes are always granted."""
-    purposes = loaded.notice.cookies.purposes
-    known = {purpose.id for purpose in purposes}
-    optional = [purpose.id for purpose in purposes if not purpose.required]
+    rules = consent_rules(loaded)
+    known, optional = rules.known, rules.optional
     sent = request.choices or {}
     unknown = sorted(set(sent) - known)
     if unknown:
@@ -101,7 +132,7 @@ def decide_choices(loaded: LoadedNotice, request: ConsentRequest) -> dict[str, b
                 field="choices",
             )
         chosen = dict.fromkeys(optional, granted)
-    return {purpose.id: True if purpose.required else chosen[purpose.id] for purpose in purposes}
+    return {p: True if p in rules.required else chosen[p] for p in rules.purposes}
 
 
 def build_event(
@@ -133,7 +164,7 @@ def build_event(
         user_agent_family=client.user_agent_family,
         ip_prefix=client.ip_prefix,
         recorded_at=recorded_at,
-        expires_at=recorded_at + lifetime(loaded.notice.embed.consent_lifetime),
+        expires_at=recorded_at + consent_rules(loaded).lifetime,
     )
 
 

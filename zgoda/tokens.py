@@ -14,21 +14,53 @@ import json
 import time
 from typing import Any
 
-from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import (
+    BadData,
+    BadSignature,
+    SignatureExpired,
+    Signer,
+    TimestampSigner,
+    URLSafeTimedSerializer,
+)
 from itsdangerous.encoding import base64_decode
 
 from zgoda.errors import ExpiredToken, ForgedToken, MalformedToken, OtherSiteToken
 
 TOKEN_SALT = "zgoda.consent-token"
 KEY_DERIVATION_PREFIX = b"zgoda/site-signing-key/v1/"
+MAX_KEPT_SERIALIZERS = 256
+
+
+class _KeptKeysSigner(TimestampSigner):
+    """Derives each key once: itsdangerous derives it anew for every signature."""
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        kept: dict[str | bytes | None, bytes] = self.__dict__.setdefault("_derived", {})
+        key = kept.get(secret_key)
+        if key is None:
+            key = kept[secret_key] = super().derive_key(secret_key)
+        return key
 
 
 class _PlainPayloadSerializer(URLSafeTimedSerializer):
-    """Never zlib-compresses, so the embed can read the payload with plain base64 + JSON."""
+    """Never zlib-compresses, so the embed can read the payload with plain base64 + JSON.
+
+    Its signer is made once (itsdangerous makes one per call); the tokens are the same.
+    """
+
+    default_signer = _KeptKeysSigner
 
     def dump_payload(self, obj: Any) -> bytes:
         json_text = json.dumps(obj, separators=(",", ":"), sort_keys=True).encode("utf-8")
         return base64.urlsafe_b64encode(json_text).rstrip(b"=")
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        if salt is not None and salt != self.salt:
+            return super().make_signer(salt)
+        signer: Signer | None = self.__dict__.get("_signer")
+        if signer is None:
+            signer = self.__dict__["_signer"] = super().make_signer(salt)
+        return signer
 
 
 def site_key(secret: str, site_id: str) -> str:
@@ -50,14 +82,24 @@ class ConsentTokens:
     def __init__(self, secret_key: str, fallbacks: list[str] | None = None):
         # itsdangerous signs with the last key and verifies with any of them.
         self._secrets = [*(fallbacks or []), secret_key]
+        self._serializers: dict[str, URLSafeTimedSerializer] = {}
 
     def keys_for(self, site_id: str) -> list[str]:
         """The site's keys, oldest first; the last one signs."""
         return [site_key(secret, site_id) for secret in self._secrets]
 
+    def serializer(self, site_id: str) -> URLSafeTimedSerializer:
+        """The site's serializer, built on first use (the sites are the notices' few)."""
+        serializer = self._serializers.get(site_id)
+        if serializer is None:
+            if len(self._serializers) >= MAX_KEPT_SERIALIZERS:
+                self._serializers.clear()
+            serializer = self._serializers[site_id] = site_serializer(self.keys_for(site_id))
+        return serializer
+
     def issue(self, site_id: str, payload: dict[str, Any]) -> str:
         """Sign `payload` for `site_id`."""
-        return str(site_serializer(self.keys_for(site_id)).dumps(payload))
+        return str(self.serializer(site_id).dumps(payload))
 
     def verify(self, site_id: str, token: str, max_age: int) -> dict[str, Any]:
         """The payload of a valid token, or a TokenError saying why it is not valid."""
@@ -65,9 +107,7 @@ class ConsentTokens:
         if unverified.get("site") != site_id:
             raise OtherSiteToken("the token belongs to another site")
         try:
-            payload: dict[str, Any] = site_serializer(self.keys_for(site_id)).loads(
-                token, max_age=max_age
-            )
+            payload: dict[str, Any] = self.serializer(site_id).loads(token, max_age=max_age)
         except SignatureExpired as error:
             raise ExpiredToken("the consent has expired") from error
         except BadSignature as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 
 from flask import current_app, request
 
@@ -21,6 +22,9 @@ _BROWSER_FAMILIES = (
 )
 
 
+# Most writes come from a few browsers: their families are kept (bounded). Addresses are
+# not: a cache of them would keep raw addresses around.
+@lru_cache(maxsize=1024)
 def user_agent_family(user_agent: str) -> str:
     """The browser family ('Firefox', 'Chrome', ...), never the raw user-agent string."""
     for family, pattern in _BROWSER_FAMILIES:
@@ -37,8 +41,10 @@ def ip_prefix(address: str | None, mode: str) -> str | None:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return None
-    prefix = 24 if ip.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+    if ip.version == 4:
+        first, second, third, _host = ip.packed
+        return f"{first}.{second}.{third}.0/24"
+    return str(ipaddress.IPv6Network((int(ip) >> 80 << 80, 48)))
 
 
 def client_facts(gpc: bool = False) -> ClientFacts:
