@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -611,3 +612,29 @@ def test_an_unreachable_log_is_a_503_that_records_nothing(db_app: Flask) -> None
     assert response.headers["Retry-After"] == "5"
     with bound.connect() as connection:  # the transaction rolled back: no chain head moved
         assert connection.execute(text("SELECT count(*) FROM chain_heads")).scalar_one() == 0
+
+
+@pytest.mark.parametrize(
+    "unreachable",
+    ["postgresql+psycopg://postgres@127.0.0.1:9/test", "sqlite:////nonexistent-dir/zgoda.sqlite3"],
+)
+def test_a_log_that_cannot_be_connected_to_is_a_503_not_a_hang(unreachable: str) -> None:
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": unreachable})
+    version = app.extensions["zgoda_notices"].notices[SITE].version
+    body = {"action": "accept_all", "notice_version": version, "locale": "pl"}
+    outcomes: list[int] = []
+    # Several at once: those queued behind the failing leader must be answered too.
+    threads = [
+        threading.Thread(
+            target=lambda: outcomes.append(
+                app.test_client().post(f"/api/v1/sites/{SITE}/consents", json=body).status_code
+            )
+        )
+        for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes == [503] * 6
+    app.extensions["zgoda_db"].dispose()

@@ -100,6 +100,8 @@ class GroupCommit:
             failure = None
         except Exception as error:  # each waiting request reports it; the transaction rolled back
             failure = f"{type(error).__name__}: {error}"
+            if not batch:  # it failed before taking any (no connection): fail those queued
+                self._take(batch)
         finally:
             for pending in batch:
                 pending.failure = failure
