@@ -1,5 +1,6 @@
 """The benchmark's references: the smallest Flask app, one small JSON answer, no database;
-and the smallest durable write, one row inserted and committed per POST.
+a POST whose JSON body is parsed and answered, no database; and the smallest durable write,
+one row inserted and committed per POST.
 
 The write references show the floor any consent write stands on: the same gunicorn and
 database settings as Zgoda (SQLite in WAL mode with synchronous=FULL; PostgreSQL with
@@ -39,12 +40,18 @@ def _postgres() -> Any:
 
 
 def create_app() -> Flask:
-    """A Flask app with GET /ping and POST /write/sqlite, /write/postgresql."""
+    """A Flask app with GET /ping, POST /echo and POST /write/sqlite, /write/postgresql."""
     app = Flask(__name__)
 
     @app.get("/ping")
     def ping() -> Response:
         return jsonify(status="ok", service="bare")
+
+    @app.post("/echo")
+    def echo() -> tuple[Response, int]:
+        # A POST's own cost: read and parse the same JSON body, answer 201 with JSON.
+        body = request.get_json()
+        return jsonify(status="received", fields=len(body)), 201
 
     @app.post("/write/<database>")
     def write(database: str) -> tuple[Response, int]:

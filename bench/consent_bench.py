@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/consent_bench.py [--duration 12] [--rounds 3] [--json results.json]
 
-Six scenarios, the same gunicorn settings for each, interleaved in rounds so that a burst of
+Seven scenarios, the same gunicorn settings for each, interleaved in rounds so that a burst of
 other work on the machine does not land on one scenario only:
 
 - bare: a one-route Flask app (bench/bare_app.py), the reference;
+- bare-post: the bare app parsing the consent's JSON body and answering 201 (no database),
+  what any POST costs before it does anything (shown, no target);
 - banner: GET the banner configuration (built at start-up, no database);
 - consent-sqlite: POST a new consent, SQLite log (WAL, synchronous=FULL) under instance/;
 - consent-postgresql: POST a new consent, PostgreSQL log;
@@ -205,6 +207,7 @@ class Bench:
 
 SCENARIO_NAMES = (
     "bare",
+    "bare-post",
     "banner",
     "consent-sqlite",
     "consent-postgresql",
@@ -241,6 +244,7 @@ def main() -> int:
         consents = f"/api/v1/sites/{SITE}/consents"
         scenarios = {
             "bare": Scenario(bare, "/ping"),
+            "bare-post": Scenario(bare, "/echo", body),
             "banner": Scenario(zgoda["sqlite"], f"/api/v1/sites/{SITE}/banner?lang=pl"),
             "consent-sqlite": Scenario(zgoda["sqlite"], consents, body),
             "consent-postgresql": Scenario(zgoda["postgresql"], consents, body),
@@ -286,7 +290,7 @@ def parse_args() -> argparse.Namespace:
         "--only",
         nargs="+",
         choices=SCENARIO_NAMES,
-        help="run just these scenarios and bare (a quick look; a published run takes all six)",
+        help="run just these scenarios and bare (a quick look; a published run takes all)",
     )
     return parser.parse_args()
 
