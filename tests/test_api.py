@@ -628,7 +628,8 @@ def test_a_log_that_cannot_be_connected_to_is_a_503_not_a_hang(unreachable: str)
         threading.Thread(
             target=lambda: outcomes.append(
                 app.test_client().post(f"/api/v1/sites/{SITE}/consents", json=body).status_code
-            )
+            ),
+            daemon=True,  # a request left waiting fails the test instead of hanging the run
         )
         for _ in range(6)
     ]

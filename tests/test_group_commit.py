@@ -47,11 +47,13 @@ def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
         except BaseException as error:  # a KeyboardInterrupt too: it is a result here
             results[index] = error
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    # Daemons: a regression that leaves a request waiting fails the test, not the run.
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(count)]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + 30
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
     return results
 
 
@@ -65,13 +67,13 @@ def behind_a_slow_first(count: int, work: Callable[[int], Any], sizes: list[int]
         except BaseException as error:
             first.append(error)
 
-    thread = threading.Thread(target=run_first)
+    thread = threading.Thread(target=run_first, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not sizes and time.monotonic() < deadline:
         time.sleep(0.005)
     rest = in_threads(count - 1, lambda index: work(index + 1))
-    thread.join(timeout=60)
+    thread.join(timeout=30)
     return first + rest
 
 
@@ -172,3 +174,24 @@ def test_when_the_leader_dies_the_requests_queued_behind_it_are_still_written(
     written = sorted(r for r in results if isinstance(r, int))
     assert written == list(range(1, THREADS - 4 + 1))  # everyone else: written, in order
     assert count_events(log) == len(written) and verify_site(log, "optingo").ok
+
+
+def test_a_leader_interrupted_before_it_took_any_event_hands_the_lead_on(
+    log: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[int] = []
+    real_open = GroupCommit._open
+
+    def open_interrupted_once(self: GroupCommit) -> Any:
+        opened.append(1)
+        if len(opened) == 1:
+            time.sleep(0.3)  # the other threads queue behind it
+            raise KeyboardInterrupt  # before it took any event, its own still queued
+        return real_open(self)
+
+    monkeypatch.setattr(GroupCommit, "_open", open_interrupted_once)
+    writer = GroupCommit(log)
+    results = behind_a_slow_first(THREADS, lambda i: writer.append(event_for(i)), opened)
+    assert isinstance(results[0], KeyboardInterrupt)
+    assert sorted(results[1:]) == list(range(1, THREADS))  # the others: written, none lost
+    assert count_events(log) == THREADS - 1 and verify_site(log, "optingo").ok

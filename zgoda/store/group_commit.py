@@ -70,7 +70,7 @@ class GroupCommit:
             try:
                 self._write_next()
             except BaseException:  # the leader's own request dies: the others go on
-                self._hand_on_lead()
+                self._hand_on_lead(leaving=pending)
                 raise
             if pending.done:
                 self._hand_on_lead()
@@ -78,8 +78,11 @@ class GroupCommit:
             raise StorageError(pending.failure)
         return pending.sequence
 
-    def _hand_on_lead(self) -> None:
+    def _hand_on_lead(self, leaving: _Pending | None = None) -> None:
+        """Make the first queued thread the leader; `leaving`, still queued or not, leaves."""
         with self._lock:
+            if leaving is not None and leaving in self._queued:
+                self._queued.remove(leaving)  # nobody will wait for its answer
             if self._queued:
                 successor = self._queued[0]
                 successor.lead = True
