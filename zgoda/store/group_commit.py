@@ -29,7 +29,7 @@ from zgoda.store.event import ConsentEvent
 MAX_BATCH = 64
 
 
-@dataclass
+@dataclass(eq=False)  # each is itself: compared and hashed by identity
 class _Pending:
     """One queued event and, once its transaction ended, its sequence or the failure."""
 
@@ -119,8 +119,8 @@ class GroupCommit:
                     break
                 if sites is None or pending.event.site_id in sites:
                     batch.append(pending)
-            taken = {id(pending) for pending in batch}
-            self._queued = [pending for pending in self._queued if id(pending) not in taken]
+            taken = set(batch)
+            self._queued = [pending for pending in self._queued if pending not in taken]
         return [pending.event for pending in batch]
 
     def _transaction(self, batch: list[_Pending]) -> list[int]:
