@@ -37,7 +37,8 @@ R = TypeVar("R")
 class LocalWindows:
     """Fixed-window counts per address in this process: what memory:// counts in `limits`."""
 
-    # Windows that ended are dropped once this many addresses are counted.
+    # Windows that ended are dropped once this many addresses are counted (once per window:
+    # many addresses within one window must not make every hit scan them all).
     PRUNE_AT = 10_000
 
     def __init__(self, item: RateLimitItem):
@@ -45,6 +46,7 @@ class LocalWindows:
         self._seconds = item.get_expiry()
         self._lock = threading.Lock()
         self._windows: dict[str, tuple[int, int]] = {}  # address -> (window number, hits)
+        self._pruned_in = -1  # the window in which ended windows were last dropped
 
     def hit(self, address: str) -> float | None:
         """Count a hit; None if it is within the limit, else when the window ends."""
@@ -56,8 +58,9 @@ class LocalWindows:
                 hits = 0
             if hits >= self._amount:
                 return (window + 1) * self._seconds
-            if len(self._windows) >= self.PRUNE_AT:
+            if len(self._windows) >= self.PRUNE_AT and self._pruned_in != window:
                 self._windows = {a: w for a, w in self._windows.items() if w[0] == window}
+                self._pruned_in = window
             self._windows[address] = (window, hits + 1)
         return None
 
