@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 
 from tests.test_store import make_event
 from zgoda.errors import StorageError
@@ -195,3 +195,22 @@ def test_a_leader_interrupted_before_it_took_any_event_hands_the_lead_on(
     assert isinstance(results[0], KeyboardInterrupt)
     assert sorted(results[1:]) == list(range(1, THREADS))  # the others: written, none lost
     assert count_events(log) == THREADS - 1 and verify_site(log, "optingo").ok
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_writer_whose_connection_was_cut_reconnects_without_failing_a_request(
+    log: Engine, postgres_url: str
+) -> None:
+    writer = GroupCommit(log)
+    assert writer.append(event_for(0)) == 1  # the writer now holds its connection
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:  # as a restart of the database server would
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    admin.dispose()
+    assert writer.append(event_for(1)) == 2
+    assert verify_site(log, "optingo").checked == 2

@@ -125,29 +125,40 @@ class GroupCommit:
 
     def _transaction(self, batch: list[_Pending]) -> list[int]:
         """Write the next batch in one transaction on the writer's connection and commit."""
-        connection = self._open()
+        retried = False
+        while True:
+            connection = self._open()
+            try:
+                return self._transaction_on(connection, batch)
+            except BaseException:
+                broken = self._abandon(connection)
+                # Broken before any event was taken (the database restarted since the last
+                # write, say): only the heads were read, so once more on a new connection.
+                if retried or batch or not broken:
+                    raise
+                retried = True
+
+    def _transaction_on(
+        self, connection: PoolProxiedConnection, batch: list[_Pending]
+    ) -> list[int]:
         dbapi: Any = connection.dbapi_connection
-        try:
-            if self._sql.postgresql:
-                with self._lock:
-                    sites = {pending.event.site_id for pending in self._queued}
-                # Two round trips: lock the heads, then insert, move the heads and commit.
-                with dbapi.pipeline(), dbapi.cursor() as cursor:
-                    heads = lock_heads(cursor, self._sql, sites)
-                    sequences = write_events(cursor, self._sql, self._take(batch, sites), heads)
-                    dbapi.commit()
-                return sequences
-            with writer_turn(self._engine):
-                cursor = dbapi.cursor()
-                cursor.execute("BEGIN IMMEDIATE")  # the connection is in autocommit (db.py)
-                events = self._take(batch)
-                heads = lock_heads(cursor, self._sql, {event.site_id for event in events})
-                sequences = write_events(cursor, self._sql, events, heads)
-                cursor.execute("COMMIT")
-                return sequences
-        except BaseException:
-            self._abandon(connection)
-            raise
+        if self._sql.postgresql:
+            with self._lock:
+                sites = {pending.event.site_id for pending in self._queued}
+            # Two round trips: lock the heads, then insert, move the heads and commit.
+            with dbapi.pipeline(), dbapi.cursor() as cursor:
+                heads = lock_heads(cursor, self._sql, sites)
+                sequences = write_events(cursor, self._sql, self._take(batch, sites), heads)
+                dbapi.commit()
+            return sequences
+        with writer_turn(self._engine):
+            cursor = dbapi.cursor()
+            cursor.execute("BEGIN IMMEDIATE")  # the connection is in autocommit (db.py)
+            events = self._take(batch)
+            heads = lock_heads(cursor, self._sql, {event.site_id for event in events})
+            sequences = write_events(cursor, self._sql, events, heads)
+            cursor.execute("COMMIT")
+            return sequences
 
     def _open(self) -> PoolProxiedConnection:
         # A connection inherited over a fork belongs to the parent: leave it alone.
@@ -163,15 +174,21 @@ class GroupCommit:
                 self._connection.invalidate()
             self._connection = None
 
-    def _abandon(self, connection: PoolProxiedConnection) -> None:
-        # After any failure the transaction's state is unknown: roll back, and let the
-        # pool forget the connection if even that fails (a restarted database, say).
+    def _abandon(self, connection: PoolProxiedConnection) -> bool:
+        """Let go of the connection after a failure; whether its server had gone away."""
+        # The transaction's state is unknown: roll back, and let the pool forget the
+        # connection if it is broken (psycopg says so) or even the rollback fails.
         self._connection = None
-        try:
-            connection.dbapi_connection.rollback()  # type: ignore[union-attr]
-            connection.close()  # back to the pool
-        except Exception:
-            connection.invalidate()
+        broken = bool(getattr(connection.dbapi_connection, "broken", False))
+        if not broken:
+            try:
+                connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+                connection.close()  # back to the pool
+                return False
+            except Exception:
+                pass
+        connection.invalidate()
+        return broken
 
 
 _writers: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
