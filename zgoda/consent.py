@@ -107,6 +107,11 @@ def consent_rules(loaded: LoadedNotice) -> ConsentRules:
     return rules
 
 
+def token_max_age(loaded: LoadedNotice) -> int:
+    """How many seconds a consent token of this site stays valid: its consent lifetime."""
+    return int(consent_rules(loaded).lifetime.total_seconds())
+
+
 def decide_choices(loaded: LoadedNotice, request: ConsentRequest) -> dict[str, bool]:
     """The final choice per purpose; required purposes are always granted."""
     rules = consent_rules(loaded)

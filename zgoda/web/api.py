@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.http import parse_etags, quote_etag
 
 from zgoda.banner import BannerConfig
-from zgoda.consent import ConsentRequest, build_event, lifetime, token_payload
+from zgoda.consent import ConsentRequest, build_event, token_max_age, token_payload
 from zgoda.errors import ApiError, TokenError, Unprocessable, UnsupportedMediaType
 from zgoda.notices.loader import LoadedNotice, content_hash
 from zgoda.notices.model import LOCALES
@@ -135,7 +135,7 @@ def verify(site: str) -> Response:
     if request.method == "OPTIONS":
         return add_cors_headers(Response(status=204), loaded, "POST")
     token = parse_body(VerifyRequest).token
-    max_age = int(lifetime(loaded.notice.embed.consent_lifetime).total_seconds())
+    max_age = token_max_age(loaded)
     try:
         payload = consent_tokens().verify(site, token, max_age=max_age)
     except TokenError as error:

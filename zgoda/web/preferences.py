@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
-from zgoda.consent import Action, ConsentRequest, Source, build_event, lifetime, token_payload
+from zgoda.consent import Action, ConsentRequest, Source, build_event, token_max_age, token_payload
 from zgoda.errors import ExpiredToken, StaleNotice, TokenError
 from zgoda.i18n import current_locale
 from zgoda.notices.loader import LoadedNotice
@@ -42,7 +42,7 @@ def current_consent(loaded: LoadedNotice) -> dict[str, Any] | None:
     token = request.cookies.get(cookie_name(loaded.site_id))
     if not token:
         return None
-    max_age = int(lifetime(loaded.notice.embed.consent_lifetime).total_seconds())
+    max_age = token_max_age(loaded)
     try:
         payload = consent_tokens().verify(loaded.site_id, token, max_age=max_age)
     except ExpiredToken:
@@ -60,7 +60,7 @@ def genuine_payload(loaded: LoadedNotice, token: str) -> tuple[dict[str, Any], b
     An expired token still proves its holder was given that consent id: its signature
     is checked before its age, so its payload can be trusted.
     """
-    max_age = int(lifetime(loaded.notice.embed.consent_lifetime).total_seconds())
+    max_age = token_max_age(loaded)
     try:
         return consent_tokens().verify(loaded.site_id, token, max_age=max_age), False
     except ExpiredToken:
