@@ -10,9 +10,12 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.
 
 .PHONY: run test lint bench catalogs messages install install-dev browser apt-install clean
 
+# The demo's settings: a secret kept in instance/ (git-ignored) and the address it serves on.
+DEMO_ENV = ZGODA_SECRET_KEY="$$(cat instance/secret_key)" ZGODA_PUBLIC_URL=http://127.0.0.1:5000
+
 run: install catalogs instance/secret_key
-	ZGODA_SECRET_KEY="$$(cat instance/secret_key)" $(BIN)/flask --app app db upgrade
-	ZGODA_SECRET_KEY="$$(cat instance/secret_key)" $(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+	$(DEMO_ENV) $(BIN)/flask --app app db upgrade
+	$(DEMO_ENV) $(BIN)/flask --app app run --host 127.0.0.1 --port 5000
 
 test: install-dev catalogs browser lint
 	$(PY) -m pytest

@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from zgoda import banner, cli, i18n
-from zgoda.config import build_config, ensure_secret_key
+from zgoda.config import build_config, check_settings
 from zgoda.notices.registry import NoticeRegistry
 from zgoda.store import db
 from zgoda.store.migrate import db_cli
@@ -27,6 +28,7 @@ from zgoda.web import (
     security,
     sessions,
     tokens_ext,
+    urls,
 )
 
 csrf = CSRFProtect()
@@ -36,7 +38,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: config, extensions, blueprints and CLI; no I/O beyond reading notices."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(build_config(config))
-    ensure_secret_key(app)
+    check_settings(app)
+    trust_proxies(app)
 
     registry = NoticeRegistry.init_app(app)
     i18n.init_app(app)
@@ -47,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     sessions.init_app(app)
     errors.init_app(app)
+    urls.init_app(app)
     csrf.init_app(app)
     csrf.exempt(api.bp)  # JSON, CORS-checked, no cookies: the hosted forms carry the tokens
     csrf.exempt(receipts.open_with_token)  # a customer site posts a consent token to it
@@ -64,3 +68,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     app.cli.add_command(db_cli)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Read the visitor's address and scheme from PROXY_HOPS proxies' X-Forwarded-* headers.
+
+    Without proxies the headers are ignored: any client could write them.
+    """
+    hops = int(app.config["PROXY_HOPS"])
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

@@ -340,7 +340,8 @@ def server(
     """A gunicorn process group serving Zgoda on `database_url` (migrated first), or bare."""
     env = dict(
         os.environ,
-        ZGODA_SECRET_KEY="bench-secret",
+        ZGODA_SECRET_KEY="bench-secret-of-at-least-thirty-two-bytes",
+        ZGODA_PUBLIC_URL="http://127.0.0.1",
         ZGODA_CONSENT_RATE_LIMIT="1000000000 per minute",  # the limit is not what we measure
         **(extra_env or {}),
     )

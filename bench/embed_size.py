@@ -80,7 +80,9 @@ def servers(workdir: Path) -> Iterator[tuple[str, str]]:
     customer = f"http://{CUSTOMER_HOST}:{free_port(CUSTOMER_HOST)}"
     port = free_port()
     env = server_env(
-        DATABASE_URL=f"sqlite:///{workdir / 'zgoda.sqlite3'}", ALLOWED_ORIGINS=customer
+        DATABASE_URL=f"sqlite:///{workdir / 'zgoda.sqlite3'}",
+        ALLOWED_ORIGINS=customer,
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
     )
     env["FLASK_DEBUG"] = "0"
     upgrade_database(env)

@@ -163,7 +163,11 @@ def database(kind: str, workdir: Path) -> Iterator[str]:
 
 def measure(url: str, args: list[str]) -> tuple[float, float, str]:
     """Run `flask --app app ARGS` on `url`; its wall seconds, peak RSS in MB and last output line."""
-    env = os.environ | {"DATABASE_URL": url, "ZGODA_SECRET_KEY": "bench"}
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "ZGODA_SECRET_KEY": "bench-secret-of-at-least-thirty-two-bytes",
+    }
+    env["ZGODA_PUBLIC_URL"] = "http://127.0.0.1"
     began = time.perf_counter()
     process = subprocess.Popen(
         [FLASK, "--app", "app", *args],

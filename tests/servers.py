@@ -44,7 +44,9 @@ def wait_for_port(
 def server_env(**settings: str) -> dict[str, str]:
     """The environment for a server process: ours, plus ZGODA_* settings."""
     env = dict(os.environ)
-    env.setdefault("ZGODA_SECRET_KEY", "test-server-secret")
+    env.setdefault("ZGODA_SECRET_KEY", "test-server-secret-of-at-least-32-bytes")
+    # The host every test server answers on; a test that follows links passes its port.
+    env.setdefault("ZGODA_PUBLIC_URL", "http://127.0.0.1")
     env.update({f"ZGODA_{key}": value for key, value in settings.items()})
     return env
 

@@ -128,7 +128,12 @@ def test_cli_reports_a_broken_notice_with_file_line_and_field(tmp_path: Path) ->
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", "notices", "check"],
         cwd=ROOT,
-        env={"ZGODA_NOTICES_DIR": str(tmp_path), "ZGODA_SECRET_KEY": "x", "PATH": ""},
+        env={
+            "ZGODA_NOTICES_DIR": str(tmp_path),
+            "ZGODA_SECRET_KEY": "a-secret-key-of-at-least-thirty-two-bytes",
+            "ZGODA_PUBLIC_URL": "https://consent.example",
+            "PATH": "",
+        },
         capture_output=True,
         text=True,
         timeout=60,

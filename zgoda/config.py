@@ -1,81 +1,242 @@
-"""Configuration: defaults, then ZGODA_* environment variables, then the caller's overrides."""
+"""Configuration: one declared schema of settings, read from ZGODA_* environment variables.
+
+Each setting is parsed into its type when the app is made; a value that cannot be
+parsed, or a ZGODA_* variable that names no setting, stops start-up with a message
+naming the variable and what it accepts. The README's settings table is this schema
+(`python -m zgoda.config` prints it; a test compares the two).
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from limits import parse_many
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from zgoda import settings_types as types
 from zgoda.errors import ConfigError
 
 if TYPE_CHECKING:
     from flask import Flask
 
 ENV_PREFIX = "ZGODA_"
+# Variables the test suite and benchmarks read for themselves, not settings of the app.
+TOOL_PREFIXES = ("ZGODA_TEST_", "ZGODA_BENCH_")
 ROOT = Path(__file__).resolve().parent.parent
+MIN_SECRET_KEY_BYTES = 32
+DEBUG_PUBLIC_URL = "http://127.0.0.1:5000"
+TESTING_PUBLIC_URL = "http://localhost"  # the host Flask's test client sends
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+RATE_LIMIT_STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel")
+UNSET = object()  # no default: Flask's own value (DEBUG follows `flask --debug`)
 
-DEFAULTS: dict[str, Any] = {
-    "SECRET_KEY": None,
-    "NOTICES_DIR": str(ROOT / "notices"),
-    "BABEL_DEFAULT_LOCALE": "pl",
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its config key, how its text is parsed, its default and its meaning."""
+
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    accepts: str
+    meaning: str
+    # A conventional name that deployment tools set without our prefix.
+    unprefixed: bool = False
+
+    @property
+    def variable(self) -> str:
+        """The environment variable that sets it."""
+        return ENV_PREFIX + self.name
+
+
+def _rate_limit(text: str) -> str:
+    try:
+        parse_many(text)
+    except ValueError:
+        raise ValueError("use limits like '600 per minute' or '20/second;600/minute'") from None
+    return text.strip()
+
+
+def _storage_uri(text: str) -> str:
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme not in RATE_LIMIT_STORAGE_SCHEMES:
+        raise ValueError("use memory:// or redis://host:port (rediss://, redis+sentinel://)")
+    return text.strip()
+
+
+def _database_url(text: str) -> str:
+    try:
+        make_url(text.strip())
+    except ArgumentError:
+        raise ValueError(
+            "use a SQLAlchemy URL: sqlite:///path or postgresql+psycopg://..."
+        ) from None
+    return text.strip()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SECRET_KEY", str, None, f"text, at least {MIN_SECRET_KEY_BYTES} bytes",
+            "Signs tokens, sessions and forms. Required outside debug and testing; "
+            "`make run` keeps one in `instance/secret_key` (git-ignored)."),
+    Setting("SECRET_KEY_FALLBACKS", types.parse_list, [], "comma-separated texts",
+            "Old secrets: tokens they signed still verify; the newest key signs."),
+    Setting("PUBLIC_URL", types.parse_origin, None, "origin, `https://host[:port]`",
+            "Where visitors and websites reach Zgoda. Absolute links (banner configuration, "
+            f"hreflang, receipts) come from it, never from a request's Host header. Required "
+            f"outside debug and testing; debug uses {DEBUG_PUBLIC_URL}."),
+    Setting("TRUSTED_HOSTS", types.parse_hosts, None, "comma-separated host names",
+            "Host headers answered; any other gets 400. Default: the host of PUBLIC_URL "
+            "(and localhost in debug). A leading dot admits subdomains."),
+    Setting("PROXY_HOPS", partial(types.parse_int, minimum=0), 0, "whole number",
+            "Reverse proxies in front of Zgoda whose X-Forwarded-For and -Proto are trusted "
+            "(Werkzeug's ProxyFix). 0: forwarded headers are ignored."),
+    Setting("DEBUG", types.parse_bool, UNSET, "true/false, yes/no, on/off, 1/0",
+            "Flask's debug mode (as `flask run --debug`); never in production."),
+    Setting("NOTICES_DIR", str, str(ROOT / "notices"), "directory",
+            "Where the policy data lives."),
+    Setting("BABEL_DEFAULT_LOCALE", partial(types.parse_choice, choices=("pl", "en")), "pl",
+            "pl, en", "Language when neither the request nor the notice decides."),
+    Setting("DATABASE_URL", _database_url, None, "SQLAlchemy URL",
+            "The consent log. Default: SQLite in `instance/zgoda.sqlite3` (WAL); "
+            "`postgresql+psycopg://user@host/db` to share one log between app instances. "
+            "Also read as plain `DATABASE_URL`.", unprefixed=True),
+    Setting("IP_ADDRESS_MODE", partial(types.parse_choice, choices=("truncate", "drop")),
+            "truncate", "truncate, drop (any case)",
+            "`truncate` keeps the visitor's IPv4 /24 or IPv6 /48 network; `drop` keeps nothing."),
+    Setting("CONSENT_RATE_LIMIT", _rate_limit, "60 per minute", "limits, `;`-separated",
+            "Consent writes per visitor address (IPv4 /32, IPv6 /64)."),
+    Setting("RATELIMIT_STORAGE_URI", _storage_uri, "memory://", "memory:// or redis://...",
+            "Where limits are counted: memory:// per process, `redis://127.0.0.1:6379` "
+            "shared between instances."),
+    Setting("RATELIMIT_KEY_PREFIX", str, "zgoda", "text",
+            "Keeps the limits of several Zgoda deployments on one Redis apart."),
+    Setting("ALLOWED_ORIGINS", types.parse_origins, [], "comma-separated origins",
+            "Origins allowed to call the API for every site, beside each notice's "
+            "`embed.allowed_origins`."),
+    Setting("MAX_CONTENT_LENGTH", partial(types.parse_int, minimum=1024), 16 * 1024,
+            "whole number of bytes, at least 1024", "The largest request body accepted (413 above)."),
+)  # fmt: skip
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+# Fixed by the code, not by the environment (a test may still override them).
+INTERNAL: dict[str, Any] = {
     "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
     "LANGUAGE_COOKIE": "zgoda_lang",
     "LANGUAGE_COOKIE_MAX_AGE": 365 * 24 * 3600,
-    # Storage: SQLite in instance/ unless DATABASE_URL names another database.
-    "DATABASE_URL": None,
-    # Keys that still verify consent tokens after a rotation (comma-separated in the env).
-    "SECRET_KEY_FALLBACKS": [],
-    # "truncate": keep the IPv4 /24 or IPv6 /48 network; "drop": keep nothing.
-    "IP_ADDRESS_MODE": "truncate",
-    # Where consent-write limits are counted: memory:// per process, or redis://host:port
-    # to share them between instances (RATELIMIT_KEY_PREFIX keeps apps on one Redis apart).
-    "RATELIMIT_STORAGE_URI": "memory://",
-    "CONSENT_RATE_LIMIT": "60 per minute",
-    # Origins allowed to call the API for every site, besides each notice's own list.
-    "ALLOWED_ORIGINS": [],
-    "MAX_CONTENT_LENGTH": 16 * 1024,
     "CONSENT_COOKIE": "zgoda_consent",
-    # Flask's session cookie only carries the CSRF token of the hosted forms.
+    # Flask's session cookie carries the hosted forms' CSRF token and the admin session.
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
 }
 
-LIST_SETTINGS = ("SECRET_KEY_FALLBACKS", "ALLOWED_ORIGINS")
-# Conventional names that deployment tools set without our prefix.
-UNPREFIXED = ("DATABASE_URL",)
 
+def build_config(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Defaults, overlaid by ZGODA_* environment variables, overlaid by `overrides`.
 
-def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Defaults, overlaid by ZGODA_* environment variables, overlaid by `overrides`."""
-    config = dict(DEFAULTS)
-    for key in UNPREFIXED:
-        if os.environ.get(key):
-            config[key] = os.environ[key]
-    for key, value in os.environ.items():
-        if key.startswith(ENV_PREFIX):
-            setting = key.removeprefix(ENV_PREFIX)
-            config[setting] = _split(value) if setting in LIST_SETTINGS else value
-    config.update(overrides or {})
+    Raises ConfigError naming the variable when a value cannot be parsed.
+    """
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = dict(INTERNAL)
+    config.update({s.name: s.default for s in SETTINGS if s.default is not UNSET})
+    for setting in SETTINGS:
+        text = environ.get(setting.variable)
+        if text is None and setting.unprefixed:
+            text = environ.get(setting.name) or None
+        if text is not None:
+            config[setting.name] = _parsed(setting, text, setting.variable)
+    unknown = sorted(
+        name
+        for name in environ
+        if name.startswith(ENV_PREFIX)
+        and name.removeprefix(ENV_PREFIX) not in BY_NAME
+        and not name.startswith(TOOL_PREFIXES)
+    )
+    if unknown:
+        raise ConfigError(
+            f"unknown setting {', '.join(unknown)}; the settings are: "
+            + ", ".join(s.variable for s in SETTINGS)
+        )
+    for name, value in (overrides or {}).items():
+        declared = BY_NAME.get(name)
+        # Code may pass typed values; text is parsed as if it came from the environment.
+        if declared is not None and isinstance(value, str) and declared.parse is not str:
+            value = _parsed(declared, value, name)
+        config[name] = value
     return config
 
 
-def _split(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
+def _parsed(setting: Setting, text: str, where: str) -> Any:
+    try:
+        return setting.parse(text)
+    except ValueError as error:
+        raise ConfigError(f"{where}={text!r} is not valid: {error}") from None
 
 
-def ensure_secret_key(app: Flask) -> None:
-    """Refuse to run outside debug or testing without a secret key.
+def check_settings(app: Flask) -> None:
+    """Refuse to run outside debug or testing without a real secret key and a public URL;
+    derive the trusted hosts from the public URL.
 
     In debug or testing a random key is made for this process only, so tokens
     signed by it stop verifying after a restart.
     """
-    if app.config.get("SECRET_KEY"):
-        return
-    if not (app.debug or app.testing):
+    relaxed = app.debug or app.testing
+    secret = app.config.get("SECRET_KEY")
+    if not secret:
+        if not relaxed:
+            raise ConfigError(
+                "ZGODA_SECRET_KEY is not set: set it in the environment to run in production "
+                "(or run with --debug for local development)"
+            )
+        app.logger.warning("ZGODA_SECRET_KEY is not set: using a random key for this process")
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+    elif not relaxed and len(str(secret).encode("utf-8")) < MIN_SECRET_KEY_BYTES:
         raise ConfigError(
-            "ZGODA_SECRET_KEY is not set: set it in the environment to run in production "
-            "(or run with --debug for local development)"
+            f"ZGODA_SECRET_KEY is too short to be a secret: use at least {MIN_SECRET_KEY_BYTES} "
+            'random bytes, e.g. python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
         )
-    app.logger.warning("ZGODA_SECRET_KEY is not set: using a random key for this process")
-    app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+    if not app.config.get("PUBLIC_URL"):
+        if not relaxed:
+            raise ConfigError(
+                "ZGODA_PUBLIC_URL is not set: set it to the address visitors reach Zgoda at, "
+                "e.g. https://consent.example.com"
+            )
+        app.config["PUBLIC_URL"] = TESTING_PUBLIC_URL if app.testing else DEBUG_PUBLIC_URL
+    if app.config.get("TRUSTED_HOSTS") is None:
+        host = urlsplit(app.config["PUBLIC_URL"]).hostname or ""
+        app.config["TRUSTED_HOSTS"] = [host, *(LOCAL_HOSTS if relaxed else ())]
+
+
+def settings_table() -> str:
+    """The settings as the README's Markdown table."""
+    lines = ["| variable | accepts | default | meaning |", "| --- | --- | --- | --- |"]
+    for setting in SETTINGS:
+        lines.append(
+            f"| `{setting.variable}` | {setting.accepts} | {_default_text(setting)} "
+            f"| {setting.meaning} |"
+        )
+    return "\n".join(lines)
+
+
+def _default_text(setting: Setting) -> str:
+    default = setting.default
+    if default is UNSET:
+        return "Flask's"
+    if default is None or default == []:
+        return "none"
+    if setting.name == "NOTICES_DIR":
+        return "`notices/`"
+    return f"`{default}`"
+
+
+if __name__ == "__main__":
+    print(settings_table())

@@ -49,7 +49,9 @@ def zgoda_server(tmp_path_factory: pytest.TempPathFactory, customer_origin: str)
     workdir = tmp_path_factory.mktemp("server")
     port = free_port()
     env = server_env(
-        DATABASE_URL=f"sqlite:///{workdir / 'zgoda.sqlite3'}", ALLOWED_ORIGINS=customer_origin
+        DATABASE_URL=f"sqlite:///{workdir / 'zgoda.sqlite3'}",
+        ALLOWED_ORIGINS=customer_origin,
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
     )
     env["FLASK_DEBUG"] = "0"
     upgrade_database(env)

@@ -78,7 +78,8 @@ def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminServ
     """A Zgoda server on a log with a month of decisions, and an API key for optingo."""
     workdir = tmp_path_factory.mktemp("admin-server")
     database_url = f"sqlite:///{workdir / 'zgoda.sqlite3'}"
-    env = server_env(DATABASE_URL=database_url)
+    port = free_port()
+    env = server_env(DATABASE_URL=database_url, PUBLIC_URL=f"http://127.0.0.1:{port}")
     env["FLASK_DEBUG"] = "0"
     upgrade_database(env)
     engine = make_engine(database_url)
@@ -86,7 +87,6 @@ def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminServ
         append_event(engine, event)
     api_key = create_key(engine, SITE, "e2e")
     engine.dispose()
-    port = free_port()
     with running_server(flask_command(port), port, env, workdir / "server.log"):
         yield AdminServer(f"http://127.0.0.1:{port}", api_key)
 

@@ -142,6 +142,7 @@ def edited_zgoda(tmp_path_factory: pytest.TempPathFactory, customer_origin: str)
         DATABASE_URL=f"sqlite:///{workdir / 'zgoda.sqlite3'}",
         NOTICES_DIR=str(edited_notices(workdir / "notices")),
         ALLOWED_ORIGINS=customer_origin,
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
     )
     env["FLASK_DEBUG"] = "0"
     upgrade_database(env)

@@ -115,12 +115,13 @@ def serve(bundle: EmbedBundle, max_age: int, immutable: bool) -> Response:
 
 @embed_cli.command("tag")
 @click.argument("site")
-@click.option("--base-url", default="https://zgoda.example", show_default=True)
-def tag(site: str, base_url: str) -> None:
+@click.option("--base-url", default=None, help="Zgoda's public URL (default: ZGODA_PUBLIC_URL).")
+def tag(site: str, base_url: str | None) -> None:
     """Print the pinned <script> tag with its Subresource Integrity hash."""
     bundle = embed_bundle()
+    base = (base_url or current_app.config["PUBLIC_URL"]).rstrip("/")
     click.echo(
-        f'<script src="{base_url.rstrip("/")}/embed.{bundle.digest}.js" '
+        f'<script src="{base}/embed.{bundle.digest}.js" '
         f'integrity="{bundle.integrity}" '
         f'crossorigin="anonymous" data-site="{site}" async></script>'
     )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app, jsonify, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, SecurityError
 
 from zgoda.errors import ApiError, StorageError
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 def init_app(app: Flask) -> None:
     """Render every HTTP error as HTML or JSON, never a bare 500 page."""
     app.register_error_handler(HTTPException, render_http_error)
+    app.register_error_handler(SecurityError, render_untrusted_host)
     app.register_error_handler(ApiError, render_api_error)
     app.register_error_handler(RequestEntityTooLarge, render_http_error)
     app.register_error_handler(SQLAlchemyError, render_storage_error)
@@ -33,6 +34,17 @@ def render_http_error(error: HTTPException) -> ResponseReturnValue:
         name = error.name.lower().replace(" ", "_")
         return jsonify(error=name, message=error.description, status=status), status, headers
     return render_template("error.html", status=status), status, headers
+
+
+def render_untrusted_host(error: SecurityError) -> ResponseReturnValue:
+    """400 for a Host header outside TRUSTED_HOSTS: plain JSON, since no URL can be built."""
+    host = request.headers.get("Host", "")[:100]
+    body = {
+        "error": "untrusted_host",
+        "message": f"this server does not answer for the host {host!r}",
+        "status": 400,
+    }
+    return jsonify(body), 400
 
 
 def render_api_error(error: ApiError) -> ResponseReturnValue:
