@@ -37,6 +37,14 @@ CHROMIUM_ARGS = [
 CUSTOMER_HOST = "127.0.0.2"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder drives Chromium: `-m "not browser"` leaves them out."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def customer_origin() -> str:
     """The origin the customer pages will be served from (Zgoda's API must allow it)."""
