@@ -12,7 +12,6 @@ from zgoda import banner, cli, i18n
 from zgoda.config import build_config, check_settings
 from zgoda.notices.registry import NoticeRegistry
 from zgoda.store import db
-from zgoda.store.migrate import db_cli
 from zgoda.web import (
     admin,
     api,
@@ -66,7 +65,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(demo.bp)
     limits.init_app(app)
     cli.init_app(app)
-    app.cli.add_command(db_cli)
     return app
 
 

@@ -18,7 +18,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import Engine, select, update
 
 from tests.test_export import SITE, fill, records, sample_event
-from zgoda.consents_cli import write_gzipped
+from zgoda.export.files import write_gzipped
 from zgoda.notices.registry import EXTENSION_KEY as NOTICES_KEY
 from zgoda.store.db import engine as app_engine
 from zgoda.store.log import append_event, events_for

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
 from flask import Blueprint, Response, abort, current_app, request
-from flask.cli import AppGroup
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -30,7 +28,6 @@ STABLE_MAX_AGE = 300
 PINNED_MAX_AGE = 365 * 24 * 3600
 
 bp = Blueprint("embed", __name__)
-embed_cli = AppGroup("embed", help="The JavaScript embed websites add.")
 
 
 @dataclass(frozen=True)
@@ -68,9 +65,8 @@ def build_bundle(directory: Path = EMBED_DIR) -> EmbedBundle:
 
 
 def init_app(app: Flask) -> None:
-    """Build the bundle once; add the `embed` CLI and the template helper."""
+    """Build the bundle once; add the template helper."""
     app.extensions["zgoda_embed"] = build_bundle()
-    app.cli.add_command(embed_cli)
     app.jinja_env.globals["embed_bundle"] = embed_bundle
 
 
@@ -113,15 +109,10 @@ def serve(bundle: EmbedBundle, max_age: int, immutable: bool) -> Response:
     return response
 
 
-@embed_cli.command("tag")
-@click.argument("site")
-@click.option("--base-url", default=None, help="Zgoda's public URL (default: ZGODA_PUBLIC_URL).")
-def tag(site: str, base_url: str | None) -> None:
-    """Print the pinned <script> tag with its Subresource Integrity hash."""
-    bundle = embed_bundle()
-    base = (base_url or current_app.config["PUBLIC_URL"]).rstrip("/")
-    click.echo(
-        f'<script src="{base}/embed.{bundle.digest}.js" '
+def pinned_tag(bundle: EmbedBundle, base_url: str, site: str) -> str:
+    """The <script> tag of the pinned embed for `site`, with its Subresource Integrity hash."""
+    return (
+        f'<script src="{base_url.rstrip("/")}/embed.{bundle.digest}.js" '
         f'integrity="{bundle.integrity}" '
         f'crossorigin="anonymous" data-site="{site}" async></script>'
     )

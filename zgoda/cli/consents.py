@@ -1,45 +1,35 @@
-"""`flask consents ...`: export, verify, erase and purge the consent log."""
+"""`flask consents export/verify/erase/purge`: the consent log out, proved, erased, purged."""
 
 from __future__ import annotations
 
-import queue
 import re
 import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
-from itertools import chain
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
+from zgoda.cli import ZgodaGroup
 from zgoda.errors import ZgodaError
-from zgoda.export import (
-    FORMATS,
-    ExportReader,
-    Format,
-    export_chunks,
-    gzip_chunks,
-    parse_moment,
-    sequence_range,
-)
+from zgoda.export import FORMATS, Format, export_chunks, parse_moment
+from zgoda.export.files import export_length, verify_export, write_export
+from zgoda.notices.loader import LoadedNotice
 from zgoda.notices.registry import notice_registry
 from zgoda.store.audit import ERASED, anchor, erase_consent, purge_before, verify_site
-from zgoda.store.chain import GENESIS, PARTS
 from zgoda.store.db import engine
 from zgoda.store.event import ConsentEvent
 from zgoda.store.tables import chain_heads
-from zgoda.store.verify import ChainReport, verify_parts
+from zgoda.store.verify import ChainReport
 
 # Like the notices' durations: a month counts 30 days, a year 365.
 AGE_UNITS = {"d": 1, "m": 30, "y": 365}
 AGE_PATTERN = re.compile(r"^([1-9][0-9]*)([dmy])$")
 
-consents_cli = AppGroup("consents", help="Export, prove and maintain the consent log.")
+consents_cli = ZgodaGroup("consents", help="Export, prove and maintain the consent log.")
 
 
 class Moment(click.ParamType[datetime, Any]):
@@ -108,78 +98,15 @@ def export_command(
     with ExitStack() as stack:
         progress: Callable[[int], None] | None = None
         if sys.stderr.isatty():  # counting costs a query; only a person watching needs it
-            bar = click.progressbar(
-                length=count_range(site, start, end), label="Exporting", file=sys.stderr
-            )
+            length = export_length(engine(), site, start, end)
+            bar = click.progressbar(length=length, label="Exporting", file=sys.stderr)
             progress = stack.enter_context(bar).update
-        purposes = site_purposes(site)
-        chunks = export_chunks(engine(), site, fmt, purposes, start, end, progress)
-        if output is None:
-            target: IO[Any] = sys.stdout
-            for text in chunks:
-                target.write(text)
-        elif output.suffix == ".gz":
-            write_gzipped(chunks, stack.enter_context(output.open("wb")))
-        else:
-            target = stack.enter_context(output.open("w", encoding="utf-8", newline=""))
-            for text in chunks:
-                target.write(text)
-
-
-def write_gzipped(chunks: Iterable[str], target: IO[bytes]) -> None:
-    """Write `gzip_chunks(chunks)` to `target`, compressing on a second thread.
-
-    zlib lets go of the GIL while it compresses, so the export's next chunks are made
-    meanwhile. A few chunks wait at most (constant memory). If making the chunks fails,
-    the file is left without its gzip trailer, as a truncated export should be.
-    """
-    pending: queue.Queue[str | None] = queue.Queue(maxsize=4)
-    failed: list[BaseException] = []
-    finished, drained = threading.Event(), threading.Event()
-
-    def texts() -> Iterator[str]:
-        while (text := pending.get()) is not None:
-            yield text
-        drained.set()
-        if not finished.is_set():
-            raise _Abandoned
-
-    def compress() -> None:
-        try:
-            for data in gzip_chunks(texts()):
-                target.write(data)
-        except _Abandoned:
-            pass
-        except BaseException as error:  # raised again on the main thread
-            failed.append(error)
-            while not drained.is_set() and pending.get() is not None:
-                pass  # unblock the producer until it stops
-
-    worker = threading.Thread(target=compress, name="gzip-export", daemon=True)
-    worker.start()
-    try:
+        chunks = export_chunks(engine(), site, fmt, site_purposes(site), start, end, progress)
+        if output is not None:
+            write_export(chunks, output)
+            return
         for text in chunks:
-            if failed:
-                break
-            pending.put(text)
-        else:
-            finished.set()
-    finally:
-        pending.put(None)
-        worker.join()
-    if failed:
-        raise failed[0]
-
-
-class _Abandoned(Exception):
-    """The export stopped before its end: write no gzip trailer."""
-
-
-def count_range(site: str, start: datetime | None, end: datetime | None) -> int:
-    """How many records an export of [start, end) holds, for the progress bar."""
-    with engine().connect() as connection:
-        bounds = sequence_range(connection, site, start, end)
-    return 0 if bounds is None else bounds[1] - bounds[0] + 1
+            sys.stdout.write(text)
 
 
 # --- verify ----------------------------------------------------------------------------------
@@ -196,62 +123,15 @@ def ok_line(report: ChainReport) -> str:
     )
 
 
-class Tampered(Exception):
-    """A record whose flags contradict its content, found before the chain check reaches it."""
-
-    def __init__(self, sequence: int, problem: str):
-        super().__init__(problem)
-        self.sequence = sequence
-        self.problem = problem
-
-
-def erasure_checked(parts: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    """The records (tuples in `chain.PARTS` order); an `erased` one must hold no personal data.
-
-    The chain does not hash the erased flag (erasure happens after the fact), so a record
-    marked erased must really be erased, or a changed consent id could hide behind it.
-    """
-    for part in parts:
-        personal = (part[CONSENT_PART], part[BROWSER_PART], part[NETWORK_PART])
-        if part[ERASED_PART] and personal != (ERASED, ERASED, None):
-            raise Tampered(
-                part[0], "marked erased but still holds a consent id, browser or network"
-            )
-        yield part
-
-
-ERASED_PART = PARTS.index("erased")
-CONSENT_PART = PARTS.index("consent_id")
-BROWSER_PART = PARTS.index("user_agent_family")
-NETWORK_PART = PARTS.index("ip_prefix")
-
-
 def verify_file(path: Path) -> bool:
     """Check an export file's chain; print OK or the first broken record."""
-    reader = ExportReader(path)
-    records = reader.parts()  # as iter(reader), without a dict per record
-    try:
-        first = next(records, None)
-        if first is None:
-            click.echo("OK: 0 records")
-            return True
-        # An export may start mid-chain (a time range, or after a purge): trust its first
-        # link then; an export from the very start must link to the genesis.
-        genesis = first[0] == 1
-        report = verify_parts(
-            erasure_checked(chain([first], records)),
-            GENESIS if genesis else None,
-            0 if genesis else None,
-            spell_times=True,
-        )
-    except Tampered as tampered:
-        click.echo(f"BROKEN at record {tampered.sequence} (line {reader.line}): {tampered.problem}")
-        return False
-    except (ValueError, TypeError, KeyError) as error:
-        click.echo(f"BROKEN at line {reader.line}: the record cannot be read: {error}")
+    check = verify_export(path)
+    report = check.report
+    if report is None:
+        click.echo(f"BROKEN at line {check.line}: the record cannot be read: {check.unreadable}")
         return False
     if not report.ok:
-        click.echo(f"BROKEN at record {report.broken_at} (line {reader.line}): {report.problem}")
+        click.echo(f"BROKEN at record {report.broken_at} (line {check.line}): {report.problem}")
         return False
     click.echo(ok_line(report))
     return True
@@ -296,16 +176,9 @@ def verify_command(file: Path | None, database: bool, site: str | None) -> None:
 # --- erase and purge -------------------------------------------------------------------------
 
 
-@consents_cli.command("erase")
-@click.option("--site", required=True, help="The site id.")
-@click.option("--consent-id", required=True, help="The consent id the request is about.")
-def erase_command(site: str, consent_id: str) -> None:
-    """Erase the personal parts of one consent history (GDPR Art. 17); the chain still verifies."""
-    loaded = notice_registry().notices.get(site)
-    if loaded is None:
-        raise click.BadParameter(f"unknown site {site!r}", param_hint="'--site'")
-    now = datetime.now(UTC)
-    event = ConsentEvent(
+def erase_event(site: str, loaded: LoadedNotice, now: datetime) -> ConsentEvent:
+    """The record that logs an erasure: no personal data, no choices, made by an admin."""
+    return ConsentEvent(
         site_id=site,
         consent_id=ERASED,
         notice_version=loaded.version,
@@ -320,7 +193,17 @@ def erase_command(site: str, consent_id: str) -> None:
         recorded_at=now,
         expires_at=now,
     )
-    erased = erase_consent(engine(), site, consent_id, event)
+
+
+@consents_cli.command("erase")
+@click.option("--site", required=True, help="The site id.")
+@click.option("--consent-id", required=True, help="The consent id the request is about.")
+def erase_command(site: str, consent_id: str) -> None:
+    """Erase the personal parts of one consent history (GDPR Art. 17); the chain still verifies."""
+    loaded = notice_registry().notices.get(site)
+    if loaded is None:
+        raise click.BadParameter(f"unknown site {site!r}", param_hint="'--site'")
+    erased = erase_consent(engine(), site, consent_id, erase_event(site, loaded, datetime.now(UTC)))
     if not erased:
         raise ZgodaError(f"nothing to erase: no record of {site} has the consent id {consent_id!r}")
     click.echo(f"Erased the consent id, browser and network from {erased} records of {site}.")

@@ -1,16 +1,16 @@
-"""`flask keys ...`: the per-site API keys of the export API and the dashboard."""
+"""`flask keys create/list/revoke`: the per-site API keys of the export API and the dashboard."""
 
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 
+from zgoda.cli import ZgodaGroup
 from zgoda.errors import ZgodaError
 from zgoda.notices.registry import notice_registry
 from zgoda.store.db import engine
 from zgoda.store.keys import KEY_PREFIX, create_key, list_keys, revoke_key
 
-keys_cli = AppGroup("keys", help="Per-site API keys for the export API and the dashboard.")
+keys_cli = ZgodaGroup("keys", help="Per-site API keys for the export API and the dashboard.")
 
 
 @keys_cli.command("create")
