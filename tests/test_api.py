@@ -270,11 +270,12 @@ def test_required_purposes_are_always_granted(db_app: Flask) -> None:
     assert all(event.choices["necessary"] for event in logged(db_app))
 
 
-def test_the_consent_id_is_kept_when_sent_back(db_app: Flask) -> None:
+def test_the_consent_id_is_kept_when_its_token_is_sent_back(db_app: Flask) -> None:
     client = db_app.test_client()
     first = record(client, action="accept_all")
-    again = record(client, action="withdraw", consent_id=first["consent_id"])
+    again = record(client, action="withdraw", token=first["token"])
     assert again["consent_id"] == first["consent_id"]
+    assert verify(client, again["token"])["consent_id"] == first["consent_id"]
     with db_app.app_context():
         history = events_for(engine(), SITE, first["consent_id"])
     assert [event.action for event in history] == ["accept_all", "withdraw"]
@@ -391,16 +392,18 @@ def test_the_log_keeps_the_gpc_signal(db_app: Flask, headers: dict[str, str], gp
         ({"action": "maybe"}, "validation_error", "action", "accept_all"),
         ({"action": "accept_all", "locale": "de"}, "validation_error", "locale", "'pl'"),
         (
-            {"action": "accept_all", "consent_id": "not-a-uuid"},
+            {"action": "accept_all", "consent_id": "6f1c1c8e-8d3e-4b8e-9d7a-0b1f2b3c4d5e"},
             "validation_error",
             "consent_id",
-            "UUID",
+            "send the visitor's previous token as `token`",
         ),
+        ({"action": "accept_all", "token": ""}, "validation_error", "token", "at least 1"),
+        ({"action": "accept_all", "token": 7}, "validation_error", "token", "string"),
         (
             {"action": "accept_all", "referrer": "x"},
             "validation_error",
             "referrer",
-            "not permitted",
+            "not permitted; the body takes action, notice_version, locale, choices, token",
         ),
     ],
 )

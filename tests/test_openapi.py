@@ -85,6 +85,23 @@ def test_the_consent_body_schema_is_the_request_model(fuzzed_app: Flask) -> None
     assert actions == ["accept_all", "reject_all", "custom", "withdraw"]
 
 
+def test_continuing_a_consent_is_documented_with_its_token_and_its_403(fuzzed_app: Flask) -> None:
+    spec = document(fuzzed_app)
+    body = spec["components"]["schemas"]["ConsentRequest"]
+    assert "consent_id" not in body["properties"]
+    assert "previous token" in body["properties"]["token"]["description"]
+    operation = spec["paths"]["/api/v1/sites/{site}/consents"]["post"]
+    assert "`token`" in operation["description"]
+    assert operation["responses"]["403"] == {"$ref": "#/components/responses/UnprovenConsent"}
+    unproven = spec["components"]["responses"]["UnprovenConsent"]
+    schema = unproven["content"]["application/json"]["schema"]
+    assert {"required": ["field"]} in schema["allOf"]
+    assert "forged" in unproven["description"]
+    # The API key's 403 stays what it was for the export.
+    export = spec["paths"]["/api/v1/sites/{site}/consents/export"]["get"]
+    assert export["responses"]["403"] == {"$ref": "#/components/responses/Forbidden"}
+
+
 def test_every_error_response_uses_the_shared_error_schema(fuzzed_app: Flask) -> None:
     spec = document(fuzzed_app)
     responses = spec["components"]["responses"]
@@ -101,6 +118,7 @@ def test_every_error_response_uses_the_shared_error_schema(fuzzed_app: Flask) ->
                 assert {"$ref": "#/components/schemas/Error"} in refs, (path, method, status)
     assert spec["paths"]["/api/v1/sites/{site}/consents"]["post"]["responses"].keys() >= {
         "400",
+        "403",
         "404",
         "409",
         "413",
@@ -125,10 +143,18 @@ schema = schemathesis.openapi.from_wsgi(
 
 
 def recorded_only_invalid_consent(ctx: Any, response: Any, case: Any) -> bool | None:
-    """Schema-valid consents may still break the notice's rules; then 422 names that."""
+    """Schema-valid consents may still break the notice's rules; then 422 names that.
+
+    A generated `token` is a string, never one the site issued: 403 names that field.
+    """
     positive = case.meta is not None and case.meta.generation.mode.is_positive
     if positive and response.status_code == 422:
         assert response.json()["error"] == "invalid_consent", response.json()
+        return True
+    if positive and response.status_code == 403:
+        assert isinstance(case.body, dict) and "token" in case.body, response.json()
+        assert response.json()["error"] == "unproven_consent", response.json()
+        assert response.json()["field"] == "token", response.json()
         return True
     return positive_data_acceptance(ctx, response, case)
 

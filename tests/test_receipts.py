@@ -16,7 +16,7 @@ from tests.test_api import OPTIONAL, SITE, flip, record
 from zgoda.receipts import RECEIPT_VERSION
 from zgoda.store.db import engine
 from zgoda.store.log import history_for
-from zgoda.tokens import ConsentTokens
+from zgoda.tokens import ConsentTokens, TokenPayload
 from zgoda.web.tokens_ext import consent_tokens
 
 
@@ -43,6 +43,13 @@ def history(app: Flask, consent_id: str) -> list[Any]:
         return history_for(engine(), SITE, consent_id)
 
 
+def resign(app: Flask, token: str, **changes: Any) -> str:
+    """`token`'s payload with `changes`, signed with the real key of the site it then names."""
+    with app.app_context():
+        payload = TokenPayload.model_validate(ConsentTokens.peek(token) | changes)
+        return consent_tokens().issue(payload.site, payload)
+
+
 def receipt(client: FlaskClient, consent_id: str, token: str) -> dict[str, Any]:
     response = client.get(page_url(consent_id, "/receipt.json"), query_string={"token": token})
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -60,7 +67,7 @@ def test_a_valid_token_shows_the_current_choices_and_the_history(db_app: Flask) 
     later = record(
         client,
         action="custom",
-        consent_id=cid,
+        token=first["token"],
         choices=dict.fromkeys(OPTIONAL, False) | {"statistics": True},
     )
     assert later["consent_id"] == cid
@@ -136,9 +143,7 @@ def test_a_customer_site_can_post_the_token_instead_of_linking(db_app: Flask) ->
 def test_an_expired_but_genuine_token_still_shows_the_history(db_app: Flask) -> None:
     client = db_app.test_client()
     consent = record(client)
-    with db_app.app_context():
-        payload = ConsentTokens.peek(consent["token"]) | {"exp": int(time.time()) - 60}
-        expired = consent_tokens().issue(SITE, payload)
+    expired = resign(db_app, consent["token"], exp=int(time.time()) - 60)
     open_receipt(client, consent["consent_id"], expired)
 
 
@@ -158,10 +163,7 @@ def test_without_a_valid_token_the_record_is_an_ordinary_404(db_app: Flask, suff
     other = record(db_app.test_client())
     cid = mine["consent_id"]
     unknown = str(uuid.uuid4())
-    with db_app.app_context():
-        foreign_site_token = consent_tokens().issue(
-            "apifonica", ConsentTokens.peek(mine["token"]) | {"site": "apifonica"}
-        )
+    foreign_site_token = resign(db_app, mine["token"], site="apifonica")
     reference = not_found_body(
         client.get(page_url(unknown, suffix), query_string={"lang": "en"}), unknown
     )
@@ -180,8 +182,7 @@ def test_without_a_valid_token_the_record_is_an_ordinary_404(db_app: Flask, suff
         assert body == reference, name
         assert mine["token"] not in body
     # A genuine token for an id with no history (here: one never used) ends in the same 404.
-    with db_app.app_context():
-        made_up = consent_tokens().issue(SITE, ConsentTokens.peek(mine["token"]) | {"cid": unknown})
+    made_up = resign(db_app, mine["token"], cid=unknown)
     response = client.get(page_url(unknown, suffix), query_string={"token": made_up})
     if response.status_code == 303:  # the page first keeps the token, then has nothing to show
         response = client.get(response.headers["Location"], query_string={"lang": "en"})
@@ -270,7 +271,7 @@ def test_the_receipt_id_is_stable_until_the_consent_changes(db_app: Flask) -> No
     cid = consent["consent_id"]
     first = receipt(client, cid, consent["token"])
     assert receipt(client, cid, consent["token"])["consentReceiptID"] == first["consentReceiptID"]
-    refused = record(client, action="reject_all", consent_id=cid)
+    refused = record(client, action="reject_all", token=consent["token"])
     second = receipt(client, cid, refused["token"])
     assert second["consentReceiptID"] != first["consentReceiptID"]
     # Only granted purposes are Kantara purposes; the refusals are in `choices`.

@@ -9,14 +9,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, ClassVar, Literal, NewType
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from zgoda.errors import InvalidConsent, StaleNotice
+from zgoda.errors import InvalidConsent, StaleNotice, TokenError, UnprovenConsent
 from zgoda.notices.loader import LoadedNotice, content_hash
 from zgoda.notices.model import Duration, TimeUnit
 from zgoda.store.event import ConsentEvent
+from zgoda.tokens import MAX_TOKEN_LENGTH, ConsentTokens, TokenPayload
 
 DAYS_PER_UNIT = {TimeUnit.DAY: 1, TimeUnit.MONTH: 30, TimeUnit.YEAR: 365}
 
@@ -47,10 +48,21 @@ class ConsentRequest(BaseModel):
     notice_version: Annotated[str, Field(min_length=1, max_length=64)]
     locale: Literal["pl", "en"]
     choices: dict[Annotated[str, Field(max_length=64)], StrictBool] | None = None
-    consent_id: uuid.UUID | None = None
+    token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)] | None = Field(
+        default=None,
+        description="The visitor's previous token (the embed's `zgoda_consent` cookie): the "
+        "choice continues its consent id, expired tokens too. Without it the choice starts "
+        "a new consent id.",
+    )
     source: Source = Source.API
     # The embed reads navigator.globalPrivacyControl; not every browser sends Sec-GPC.
     gpc: StrictBool = False
+
+    # Fields this body no longer takes, and what to send instead (the 422 says so).
+    replaced_fields: ClassVar[dict[str, str]] = {
+        "consent_id": "a consent id is continued only with a token the site issued for it: "
+        "send the visitor's previous token as `token` (the consent id is taken from it)",
+    }
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,25 @@ def token_max_age(loaded: LoadedNotice) -> int:
     return int(consent_rules(loaded).lifetime.total_seconds())
 
 
+# A consent id that a genuine token of the site proved its holder was given.
+ProvenConsentId = NewType("ProvenConsentId", str)
+
+
+def proven_consent_id(tokens: ConsentTokens, loaded: LoadedNotice, token: str) -> ProvenConsentId:
+    """The consent id the site gave the holder of `token` (expired too), or UnprovenConsent.
+
+    Anyone who saw a receipt URL knows a consent id; only its holder has a token for it.
+    """
+    try:
+        checked = tokens.check(loaded.site_id, token, max_age=token_max_age(loaded))
+    except TokenError as error:
+        raise UnprovenConsent(
+            f"the token does not prove a consent of this site: {error.message}",
+            field="token",
+        ) from error
+    return ProvenConsentId(checked.payload.consent_id)
+
+
 def decide_choices(loaded: LoadedNotice, request: ConsentRequest) -> dict[str, bool]:
     """The final choice per purpose; required purposes are always granted."""
     rules = consent_rules(loaded)
@@ -145,9 +176,13 @@ def build_event(
     request: ConsentRequest,
     client: ClientFacts,
     shown_hash: str,
+    continues: ProvenConsentId | None = None,
     now: datetime | None = None,
 ) -> ConsentEvent:
-    """Check `request` against the notice and build the log record for it."""
+    """Check `request` against the notice and build the log record for it.
+
+    The record continues the consent id `continues` (see proven_consent_id), or starts one.
+    """
     if request.notice_version != loaded.version:
         raise StaleNotice(
             "the notice has changed since the visitor saw it",
@@ -158,7 +193,7 @@ def build_event(
     recorded_at = now or datetime.now(UTC)
     return ConsentEvent(
         site_id=loaded.site_id,
-        consent_id=str(request.consent_id or uuid.uuid4()),
+        consent_id=continues or str(uuid.uuid4()),
         notice_version=loaded.version,
         content_hash=shown_hash,
         locale=request.locale,
@@ -187,17 +222,17 @@ def granted_consent_types(
 
 def token_payload(
     event: ConsentEvent, hashes: dict[str, str], consent_mode: dict[str, list[str]] | None = None
-) -> dict[str, Any]:
+) -> TokenPayload:
     """What the signed token carries; the embed reads it without a network call."""
-    return {
-        "v": 1,
-        "site": event.site_id,
-        "cid": event.consent_id,
-        "nv": event.notice_version,
-        "ch": {purpose: int(granted) for purpose, granted in event.choices.items()},
-        "ph": hashes,
-        "cm": granted_consent_types(event.choices, consent_mode or {}),
-        "gpc": int(event.gpc),
-        "iat": int(event.recorded_at.timestamp()),
-        "exp": int(event.expires_at.timestamp()),
-    }
+    return TokenPayload(
+        version=1,
+        site=event.site_id,
+        consent_id=event.consent_id,
+        notice_version=event.notice_version,
+        choices={purpose: int(granted) for purpose, granted in event.choices.items()},
+        purpose_hashes=hashes,
+        consent_types=granted_consent_types(event.choices, consent_mode or {}),
+        gpc=int(event.gpc),
+        issued_at=int(event.recorded_at.timestamp()),
+        expires_at=int(event.expires_at.timestamp()),
+    )

@@ -85,6 +85,13 @@ class StaleNotice(ApiError):
     error = "stale_notice_version"
 
 
+class UnprovenConsent(ApiError):
+    """A write that would continue a consent id without a token the site issued for it."""
+
+    status = 403
+    error = "unproven_consent"
+
+
 class StorageError(ZgodaError):
     """The consent log could not be written; the transaction was rolled back."""
 

@@ -12,23 +12,67 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
+from typing import Annotated, Any, NamedTuple
 
 from itsdangerous import (
     BadData,
     BadSignature,
-    SignatureExpired,
     Signer,
     TimestampSigner,
     URLSafeTimedSerializer,
 )
 from itsdangerous.encoding import base64_decode
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zgoda.errors import ExpiredToken, ForgedToken, MalformedToken, OtherSiteToken
 
 TOKEN_SALT = "zgoda.consent-token"
 KEY_DERIVATION_PREFIX = b"zgoda/site-signing-key/v1/"
 MAX_KEPT_SERIALIZERS = 256
+MAX_TOKEN_LENGTH = 4096
+# 9999-12-31T23:59:59Z: any later time is no date datetime can hold.
+MAX_TIMESTAMP = 253402300799
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+Flag = Annotated[int, Field(ge=0, le=1)]
+Timestamp = Annotated[int, Field(ge=0, le=MAX_TIMESTAMP)]
+Short = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class TokenPayload(BaseModel):
+    """What a consent token carries, under the short keys the embed and a site's backend read.
+
+    Checked right after the signature: a correctly signed token of any other shape is
+    malformed, so no caller meets a string where a number belongs.
+    """
+
+    # Strict: JSON's true is not a 1, nor "5" a 5.
+    model_config = ConfigDict(
+        strict=True, frozen=True, validate_by_name=True, serialize_by_alias=True
+    )
+
+    version: Annotated[int, Field(alias="v", ge=1, le=1)]
+    site: Short
+    consent_id: Annotated[str, Field(alias="cid", pattern=UUID_PATTERN)]
+    notice_version: Annotated[Short, Field(alias="nv")]
+    choices: Annotated[dict[Short, Flag], Field(alias="ch")]
+    purpose_hashes: Annotated[dict[Short, Short], Field(alias="ph")]
+    consent_types: Annotated[list[Short], Field(alias="cm")]
+    gpc: Flag
+    issued_at: Annotated[Timestamp, Field(alias="iat")]
+    expires_at: Annotated[Timestamp, Field(alias="exp")]
+
+    @property
+    def granted(self) -> dict[str, bool]:
+        """The choice per purpose as booleans."""
+        return {purpose: bool(flag) for purpose, flag in self.choices.items()}
+
+
+class CheckedToken(NamedTuple):
+    """A token the site signed, and whether it is past its lifetime."""
+
+    payload: TokenPayload
+    expired: bool
 
 
 class _KeptKeysSigner(TimestampSigner):
@@ -97,30 +141,46 @@ class ConsentTokens:
             serializer = self._serializers[site_id] = site_serializer(self.keys_for(site_id))
         return serializer
 
-    def issue(self, site_id: str, payload: dict[str, Any]) -> str:
+    def issue(self, site_id: str, payload: TokenPayload) -> str:
         """Sign `payload` for `site_id`."""
-        return str(self.serializer(site_id).dumps(payload))
+        return str(self.serializer(site_id).dumps(payload.model_dump(mode="json")))
 
-    def verify(self, site_id: str, token: str, max_age: int) -> dict[str, Any]:
+    def verify(self, site_id: str, token: str, max_age: int) -> TokenPayload:
         """The payload of a valid token, or a TokenError saying why it is not valid."""
-        unverified = self.peek(token)
-        if unverified.get("site") != site_id:
+        checked = self.check(site_id, token, max_age)
+        if checked.expired:
+            raise ExpiredToken("the consent has expired")
+        return checked.payload
+
+    def check(self, site_id: str, token: str, max_age: int) -> CheckedToken:
+        """A token the site signed, expired or not; a TokenError if the site did not sign it.
+
+        The signature is checked before the age, so an expired token's payload can be
+        trusted: it still proves its holder was given that consent id.
+        """
+        if self.peek(token).get("site") != site_id:
             raise OtherSiteToken("the token belongs to another site")
         try:
-            payload: dict[str, Any] = self.serializer(site_id).loads(token, max_age=max_age)
-        except SignatureExpired as error:
-            raise ExpiredToken("the consent has expired") from error
+            raw, signed_at = self.serializer(site_id).loads(token, return_timestamp=True)
         except BadSignature as error:
             raise ForgedToken("the signature does not match") from error
         except BadData as error:
             raise MalformedToken("not a consent token") from error
-        if int(payload.get("exp", 0)) < time.time():
-            raise ExpiredToken("the consent has expired")
-        return payload
+        except (ValueError, OverflowError, OSError) as error:
+            # A signature timestamp no clock can show; only a holder of the key could make one.
+            raise MalformedToken("not a consent token") from error
+        try:
+            payload = TokenPayload.model_validate(raw)
+        except ValidationError as error:
+            raise MalformedToken("not a consent token") from error
+        now = time.time()
+        age = now - signed_at.timestamp()
+        expired = not 0 <= age <= max_age or payload.expires_at < now
+        return CheckedToken(payload, expired)
 
     @staticmethod
     def peek(token: str) -> dict[str, Any]:
-        """The payload without checking the signature (as the embed reads it)."""
+        """The payload without checking the signature or its shape (as the embed reads it)."""
         try:
             encoded = token.split(".", 1)[0]
             payload = json.loads(base64_decode(encoded))

@@ -16,7 +16,9 @@
   const lang = [me.dataset.lang, d.documentElement.lang, ...(nav.languages || [nav.language])]
     .map(l => (l || '').slice(0, 2).toLowerCase()).find(l => l == 'pl' || l == 'en');
   const listeners = [], started = new WeakSet();
-  let token = parse((d.cookie.match(/(?:^|; )zgoda_consent=([^;]+)/) || [])[1]);
+  // The raw token proves the consent id to the API; its parsed payload applies the choice.
+  let raw = (d.cookie.match(/(?:^|; )zgoda_consent=([^;]+)/) || [])[1];
+  let token = parse(raw);
   let choices = {}, asked = [], queue = Promise.resolve();
   let config, loading, root, banner, dialog, reopen, boxes, before, busy;
 
@@ -173,14 +175,16 @@
     const action = !values.some(Boolean) && optional().some(p => previous[p.id]) ? 'withdraw'
       : kind == 1 && values.every(Boolean) ? 'accept_all'
         : kind === 0 && !values.some(Boolean) ? 'reject_all' : 'custom';
-    fetch(api + '/consents', {
+    const send = proof => fetch(api + '/consents', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({
         action, choices: picked, notice_version: config.notice_version, locale: config.locale,
-        consent_id: token ? token.cid : undefined, source: 'banner', gpc: gpc || undefined,
+        token: proof, source: 'banner', gpc: gpc || undefined,
       }),
-    }).then(r => {
+    });
+    // 403: the API no longer trusts the stored token (its key was retired): start afresh.
+    send(token ? raw : undefined).then(r => (r.status == 403 && token ? send() : r)).then(r => {
       if (r.status == 409) {
         // The notice changed while the banner was open: show the new one.
         loading = null;
@@ -196,6 +200,7 @@
     d.cookie = NAME + '=' + answer.token + ';path=/;expires=' + new Date(payload.exp * 1000).toUTCString()
       + ';SameSite=Lax' + (location.protocol == 'https:' ? ';Secure' : '');
     token = payload;
+    raw = answer.token;
     asked = [];
     if (dialog.open) dialog.close();
     const refocus = banner.contains(deepActive());

@@ -12,13 +12,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.http import parse_etags, quote_etag
 
 from zgoda.banner import BannerConfig
-from zgoda.consent import ConsentRequest, build_event, token_max_age, token_payload
+from zgoda.consent import (
+    ConsentRequest,
+    build_event,
+    proven_consent_id,
+    token_max_age,
+    token_payload,
+)
 from zgoda.errors import ApiError, TokenError, Unprocessable, UnsupportedMediaType
 from zgoda.notices.loader import LoadedNotice, content_hash
 from zgoda.notices.model import LOCALES
 from zgoda.notices.registry import notice_registry
 from zgoda.store.db import engine
 from zgoda.store.group_commit import group_commit
+from zgoda.tokens import MAX_TOKEN_LENGTH
 from zgoda.web.client import client_facts
 from zgoda.web.cors import add_cors_headers
 from zgoda.web.tokens_ext import consent_tokens
@@ -36,7 +43,7 @@ class VerifyRequest(BaseModel):
     """The body of POST /api/v1/sites/<site>/verify."""
 
     model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=1, max_length=4096)
+    token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
 
 
 @bp.route("/sites/<site>/banner", methods=["GET", "OPTIONS"])
@@ -104,14 +111,20 @@ def banner_document(loaded: LoadedNotice, config: BannerConfig) -> BannerDocumen
 
 @bp.route("/sites/<site>/consents", methods=["POST", "OPTIONS"])
 def record_consent(site: str) -> Response:
-    """Record a visitor's choice per purpose; answer with the consent id and signed token."""
+    """Record a visitor's choice per purpose; answer with the consent id and signed token.
+
+    With the visitor's previous `token` the choice continues its consent id; a token the
+    site did not sign is a 403, so knowing a consent id is not enough to add to its history.
+    """
     loaded = notice_registry().get_or_404(site)
     if request.method == "OPTIONS":
         return add_cors_headers(Response(status=204), loaded, "POST")
     consent_request = parse_body(ConsentRequest)
+    previous = consent_request.token
+    continues = proven_consent_id(consent_tokens(), loaded, previous) if previous else None
     config = site_banner(loaded, consent_request.locale)
     client = client_facts(gpc=consent_request.gpc)
-    event = build_event(loaded, consent_request, client, config.content_hash)
+    event = build_event(loaded, consent_request, client, config.content_hash, continues)
     group_commit(engine()).append(event)
     payload = token_payload(event, purpose_hashes(config), config.body["consent_mode"])
     token = consent_tokens().issue(site, payload)
@@ -143,19 +156,19 @@ def verify(site: str) -> Response:
             jsonify(valid=False, status=error.reason, message=error.message), loaded, "POST"
         )
     current = purpose_hashes(site_banner(loaded, loaded.notice.default_locale))
-    stale = payload.get("nv") != loaded.version
-    changed = sorted(p for p, h in current.items() if payload.get("ph", {}).get(p) != h)
+    stale = payload.notice_version != loaded.version
+    changed = sorted(p for p, h in current.items() if payload.purpose_hashes.get(p) != h)
     response = jsonify(
         valid=not stale,
         status="stale" if stale else "valid",
-        consent_id=payload.get("cid"),
-        notice_version=payload.get("nv"),
+        consent_id=payload.consent_id,
+        notice_version=payload.notice_version,
         current_notice_version=loaded.version,
         changed_purposes=changed,
-        choices={purpose: bool(value) for purpose, value in payload.get("ch", {}).items()},
-        gpc=bool(payload.get("gpc")),
-        issued_at=iso(datetime.fromtimestamp(payload.get("iat", 0), UTC)),
-        expires_at=iso(datetime.fromtimestamp(payload.get("exp", 0), UTC)),
+        choices=payload.granted,
+        gpc=bool(payload.gpc),
+        issued_at=iso(datetime.fromtimestamp(payload.issued_at, UTC)),
+        expires_at=iso(datetime.fromtimestamp(payload.expires_at, UTC)),
     )
     return add_cors_headers(response, loaded, "POST")
 
@@ -191,7 +204,10 @@ def parse_body(model: type[ModelT]) -> ModelT:
         return model.model_validate_json(request.get_data())
     except ValidationError:
         pass
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError as error:  # silent covers ValueError only; no real body nests so
+        raise ApiError("the body is nested too deeply", field="body") from error
     if body is None:
         raise ApiError("the body is not valid JSON", field="body")
     if not isinstance(body, dict):
@@ -201,7 +217,12 @@ def parse_body(model: type[ModelT]) -> ModelT:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "body"
-        raise Unprocessable(f"{field}: {first['msg']}", field=field) from error
+        message = f"{field}: {first['msg']}"
+        if first["type"] == "extra_forbidden":
+            replaced: dict[str, str] = getattr(model, "replaced_fields", {})
+            hint = replaced.get(field) or f"the body takes {', '.join(model.model_fields)}"
+            message = f"{message}; {hint}"
+        raise Unprocessable(message, field=field) from error
 
 
 def iso(moment: datetime) -> str:

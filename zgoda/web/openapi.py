@@ -15,6 +15,7 @@ from zgoda.web.api import BANNER_MAX_AGE, VerifyRequest
 from zgoda.web.openapi_components import (
     SECURITY_SCHEME,
     STRING,
+    UNPROVEN_CONSENT,
     error_responses,
     errors,
     header,
@@ -102,6 +103,11 @@ def paths(example: LoadedNotice | None) -> dict[str, Any]:
             "post": {
                 "operationId": "recordConsent",
                 "summary": "Record a choice; answer with the consent id and a signed token.",
+                "description": "Without `token` the choice starts a new consent id. With the "
+                "visitor's previous token (the embed's `zgoda_consent` cookie) it continues "
+                "that token's consent id, also when the token has expired; a token the site "
+                "did not issue is a 403 naming `token` and records nothing. A consent id "
+                "cannot be sent on its own: knowing one (from a receipt URL) is no proof.",
                 "requestBody": json_body(
                     "ConsentRequest", consent_examples(example) if example else None
                 ),
@@ -110,7 +116,7 @@ def paths(example: LoadedNotice | None) -> dict[str, Any]:
                         "Recorded.", ref("RecordedConsent"), headers=cors, links=verify_link
                     ),
                 }
-                | errors(400, 404, 409, 413, 415, 422, 429, 503),
+                | errors(400, 404, 409, 413, 415, 422, 429, 503, special={403: UNPROVEN_CONSENT}),
             },
             "options": preflight("preflightConsents", "POST"),
         },

@@ -31,6 +31,8 @@ ERRORS = {
     429: "RateLimited",
     503: "StorageUnavailable",
 }
+# The consent write's 403: not an API key, but a `token` that proves no consent id.
+UNPROVEN_CONSENT = "UnprovenConsent"
 
 STRING = {"type": "string"}
 TIMESTAMP = {"type": "string", "format": "date-time"}
@@ -148,7 +150,10 @@ def response_schemas() -> dict[str, Any]:
     )
     error = closed(
         {
-            "error": {"type": "string", "examples": ["validation_error", "not_found"]},
+            "error": {
+                "type": "string",
+                "examples": ["validation_error", "not_found", "unproven_consent"],
+            },
             "message": STRING,
             "status": {"type": "integer", "minimum": 400, "maximum": 599},
             "field": {"type": "string", "description": "The request field at fault."},
@@ -174,14 +179,14 @@ def error_responses() -> dict[str, Any]:
     stale = {"allOf": [error, {"required": ["current_version"]}]}
     retry = {"Retry-After": header("Seconds until a write is accepted again.", required=True)}
     descriptions = {
-        400: "Malformed JSON, an unknown `lang`, or an export `format`, `from` or `to` that cannot be read.",
+        400: "Malformed JSON (or nested too deeply), an unknown `lang`, or an export `format`, `from` or `to` that cannot be read.",
         401: "No API key, or one that is malformed, unknown or revoked.",
         403: "The API key belongs to another site.",
         404: "No such site.",
         409: "The visitor saw an older notice: show the current one.",
         413: "The body is larger than the server accepts.",
         415: "The body is not application/json.",
-        422: "The body does not fit the schema or the site's notice.",
+        422: "The body does not fit the schema or the site's notice; an unknown field (such as the retired `consent_id`) is named, with what to send instead.",
         429: "Too many writes from this network.",
         503: "The consent log cannot be reached just now; nothing was recorded. Try again.",
     }
@@ -190,6 +195,12 @@ def error_responses() -> dict[str, Any]:
     responses[ERRORS[429]] |= {"headers": retry}
     unavailable = {"Retry-After": header("Seconds to wait before trying again.", required=True)}
     responses[ERRORS[503]] |= {"headers": unavailable}
+    responses[UNPROVEN_CONSENT] = json_response(
+        "The `token` is not one the site issued (forged, another site's, or malformed), so "
+        "it proves no consent id: nothing was recorded. A consent id is continued only with "
+        "a genuine token for it, expired ones included; send none to start a new consent.",
+        {"allOf": [error, {"required": ["field"]}]},
+    )
     return responses
 
 
@@ -213,10 +224,12 @@ def preflight(operation_id: str, methods: str) -> dict[str, Any]:
     }
 
 
-def errors(*statuses: int) -> dict[str, Any]:
-    """Response entries pointing at the shared error responses."""
+def errors(*statuses: int, special: dict[int, str] | None = None) -> dict[str, Any]:
+    """Response entries pointing at the shared error responses (`special`: by name instead)."""
+    chosen = {status: ERRORS[status] for status in statuses} | (special or {})
     return {
-        str(status): {"$ref": f"#/components/responses/{ERRORS[status]}"} for status in statuses
+        str(status): {"$ref": f"#/components/responses/{name}"}
+        for status, name in sorted(chosen.items())
     }
 
 

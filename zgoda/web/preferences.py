@@ -15,14 +15,22 @@ from pydantic import ValidationError
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
-from zgoda.consent import Action, ConsentRequest, Source, build_event, token_max_age, token_payload
-from zgoda.errors import ExpiredToken, StaleNotice, TokenError
+from zgoda.consent import (
+    Action,
+    ConsentRequest,
+    ProvenConsentId,
+    Source,
+    build_event,
+    proven_consent_id,
+    token_max_age,
+    token_payload,
+)
+from zgoda.errors import ExpiredToken, StaleNotice, TokenError, UnprovenConsent
 from zgoda.i18n import current_locale
 from zgoda.notices.loader import LoadedNotice
 from zgoda.notices.registry import notice_registry
 from zgoda.store.db import engine
 from zgoda.store.group_commit import group_commit
-from zgoda.tokens import ConsentTokens
 from zgoda.web.api import purpose_hashes, site_banner
 from zgoda.web.client import client_facts
 from zgoda.web.tokens_ext import consent_tokens
@@ -49,23 +57,18 @@ def current_consent(loaded: LoadedNotice) -> dict[str, Any] | None:
         return {"status": "expired", "choices": {}, "consent_id": None}
     except TokenError:
         return None
-    status = "valid" if payload.get("nv") == loaded.version else "stale"
-    choices = {purpose: bool(granted) for purpose, granted in payload.get("ch", {}).items()}
-    return {"status": status, "choices": choices, "consent_id": payload.get("cid")}
+    status = "valid" if payload.notice_version == loaded.version else "stale"
+    return {"status": status, "choices": payload.granted, "consent_id": payload.consent_id}
 
 
-def genuine_payload(loaded: LoadedNotice, token: str) -> tuple[dict[str, Any], bool] | None:
-    """A token's payload and whether it has expired, if the site signed it; else None.
-
-    An expired token still proves its holder was given that consent id: its signature
-    is checked before its age, so its payload can be trusted.
-    """
-    max_age = token_max_age(loaded)
+def cookie_consent_id(loaded: LoadedNotice) -> ProvenConsentId | None:
+    """The consent id this browser's cookie proves (expired too), or None to start one."""
+    token = request.cookies.get(cookie_name(loaded.site_id))
+    if not token:
+        return None
     try:
-        return consent_tokens().verify(loaded.site_id, token, max_age=max_age), False
-    except ExpiredToken:
-        return ConsentTokens.peek(token), True
-    except TokenError:
+        return proven_consent_id(consent_tokens(), loaded, token)
+    except UnprovenConsent:
         return None
 
 
@@ -82,14 +85,14 @@ def save(site: str) -> Response:
         raise BadRequest("the form's action must be accept_all, reject_all, custom or withdraw")
     optional = [purpose.id for purpose in loaded.notice.cookies.purposes if not purpose.required]
     receipt_token = request.form.get("token")
+    previous_id: ProvenConsentId | None
     if receipt_token is not None:
-        genuine = genuine_payload(loaded, receipt_token)
-        if genuine is None:
-            raise BadRequest("the form was not filled in as the page sent it")
-        previous_id = genuine[0].get("cid")
+        try:
+            previous_id = proven_consent_id(consent_tokens(), loaded, receipt_token)
+        except UnprovenConsent as error:
+            raise BadRequest("the form was not filled in as the page sent it") from error
     else:
-        previous = current_consent(loaded)
-        previous_id = previous["consent_id"] if previous else None
+        previous_id = cookie_consent_id(loaded)
     locale = current_locale()
 
     def back(consent_id: str | None, flag: str) -> str:
@@ -107,11 +110,12 @@ def save(site: str) -> Response:
             choices={p: request.form.get(f"purpose-{p}") == "on" for p in optional}
             if action is Action.CUSTOM
             else None,
-            consent_id=previous_id,
             source=Source.PREFERENCES_PAGE,
         )
         config = site_banner(loaded, locale)
-        event = build_event(loaded, consent_request, client_facts(), config.content_hash)
+        event = build_event(
+            loaded, consent_request, client_facts(), config.content_hash, previous_id
+        )
     except StaleNotice:
         return redirect(back(previous_id, "changed"), 303)
     except ValidationError as error:

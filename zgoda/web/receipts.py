@@ -27,19 +27,22 @@ from babel.dates import format_datetime
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from zgoda.consent import proven_consent_id
+from zgoda.errors import UnprovenConsent
 from zgoda.i18n import current_locale
 from zgoda.notices.loader import LoadedNotice
 from zgoda.notices.registry import notice_registry
 from zgoda.receipts import consent_receipt, consent_status
 from zgoda.store.db import engine
 from zgoda.store.log import LoggedEvent, history_for
+from zgoda.tokens import MAX_TOKEN_LENGTH
 from zgoda.web.labels import action_label, source_label, status_label
-from zgoda.web.preferences import cookie_name, genuine_payload
+from zgoda.web.preferences import cookie_name
+from zgoda.web.tokens_ext import consent_tokens
 
 bp = Blueprint("receipts", __name__)
 
 RECEIPT_COOKIE = "zgoda_receipt"
-MAX_TOKEN_LENGTH = 4096
 PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -150,9 +153,11 @@ def _authorised_token(loaded: LoadedNotice, consent_id: str, tokens: Iterable[st
     for token in tokens:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             continue
-        genuine = genuine_payload(loaded, token)
-        if genuine is not None and genuine[0].get("cid") == consent_id:
-            return token
+        try:
+            if proven_consent_id(consent_tokens(), loaded, token) == consent_id:
+                return token
+        except UnprovenConsent:
+            continue
     abort(404)
 
 
