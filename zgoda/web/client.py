@@ -70,18 +70,39 @@ def user_agent_family(user_agent: str) -> str:
     return "other" if user_agent else "unknown"
 
 
+def _client_ip(address: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address as IPv4 or IPv6, an IPv4-mapped IPv6 address (::ffff:a.b.c.d) as IPv4."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
 def ip_prefix(address: str | None, mode: str) -> str | None:
     """The network an address belongs to (IPv4 /24, IPv6 /48), or None when dropped."""
-    if mode == "drop" or not address:
+    if mode == "drop":
         return None
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
+    ip = _client_ip(address)
+    if ip is None:
         return None
     if ip.version == 4:
         first, second, third, _host = ip.packed
         return f"{first}.{second}.{third}.0/24"
     return str(ipaddress.IPv6Network((int(ip) >> 80 << 80, 48)))
+
+
+def rate_limit_key(address: str | None) -> str:
+    """Whom a rate limit counts: the IPv4 address, the IPv6 /64 network, or 'unknown'."""
+    ip = _client_ip(address)
+    if ip is None:
+        return "unknown"
+    if ip.version == 4:
+        return str(ip)
+    # One subscriber gets a whole /64 (RFC 6177), and picks addresses in it at will.
+    return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
 
 
 def client_facts(gpc: bool = False) -> ClientFacts:
