@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -17,14 +15,18 @@ from flask import Flask
 from sqlalchemy import Engine, column, delete, table, update
 
 from tests.conftest import AppFactory
+from tests.oracle import (
+    chain_rows,
+    reference_link_hash,
+    reference_personal_hash,
+    reference_time,
+    verify_records,
+)
 from tests.test_store import make_event
 from zgoda.export import record_parts_of
-from zgoda.store.audit import chain_rows, erase_consent, purge_before, verify_site
+from zgoda.store.audit import erase_consent, purge_before, verify_site
 from zgoda.store.chain import (
     GENESIS,
-    HASHED_FIELDS,
-    PARTS,
-    PERSONAL_FIELDS,
     canonical_choices,
     canonical_time,
     link_hash,
@@ -34,7 +36,7 @@ from zgoda.store.db import engine as app_engine
 from zgoda.store.log import CHAIN_COLUMNS, append_event, events_for
 from zgoda.store.migrate import alembic_config, upgrade
 from zgoda.store.tables import consent_events
-from zgoda.store.verify import verify_parts, verify_records
+from zgoda.store.verify import ChainReport, verify_parts
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -131,15 +133,24 @@ def test_inserting_a_record_is_detected(log: Engine) -> None:
     assert verify_site(log, "optingo").broken_at == 4
 
 
+def check(records: list[dict[str, Any]], *anchor: Any) -> ChainReport:
+    """The chain check of records read back as dicts, as the oracle's check reports it too."""
+    report = verify_parts(
+        [record_parts_of(record) for record in records], *anchor, spell_times=True
+    )
+    assert report == verify_records(records, *anchor)
+    return report
+
+
 def test_reordering_records_is_detected(log: Engine) -> None:
     records = rows(log)
     swapped = [records[0], records[2], records[1], *records[3:]]
-    report = verify_records(swapped, GENESIS, 0)
+    report = check(swapped, GENESIS, 0)
     # read in file order, the first record out of place looks like a gap at record 2
     assert (report.broken_at, report.problem) == (3, "record 2 is missing (deleted); found 3")
     # renumbering the swapped records to hide the move still breaks the links
     renumbered = [record | {"sequence": i + 1} for i, record in enumerate(swapped)]
-    report = verify_records(renumbered, GENESIS, 0)
+    report = check(renumbered, GENESIS, 0)
     assert (report.broken_at, report.problem) == (
         2,
         "prev_hash does not match the previous record's hash",
@@ -224,36 +235,7 @@ def test_migration_chains_events_recorded_before_it(app_factory: AppFactory) -> 
     assert verify_site(bound, "optingo").checked == 4
 
 
-# --- the fast spelling of the hashes is the reference one ------------------------------------
-# The reference implementation as it was first written (hashes of stored logs depend on it).
-
-
-def reference_time(value: datetime | str) -> str:
-    moment = (
-        datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
-    )
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def reference_digest(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def reference_personal_hash(record: Mapping[str, Any]) -> str:
-    return reference_digest({field: record[field] for field in PERSONAL_FIELDS})
-
-
-def reference_link_hash(prev_hash: Any, record: Mapping[str, Any]) -> str:
-    content = {field: record[field] for field in HASHED_FIELDS}
-    for field in ("recorded_at", "expires_at"):
-        content[field] = reference_time(content[field])
-    content["choices"] = {str(k): bool(v) for k, v in dict(content["choices"]).items()}
-    content["gpc"] = bool(content["gpc"])
-    content["sequence"] = int(content["sequence"])
-    return reference_digest([prev_hash, content, record["personal_hash"]])
+# --- the fast spelling of the hashes is the reference one (tests/oracle.py) ------------------
 
 
 def outcome(function: Callable[..., Any], *args: Any) -> Any:
@@ -367,9 +349,9 @@ def test_verify_parts_reports_as_verify_records(log: Engine) -> None:
             parts = [record_parts_of(record) for record in case]
             assert verify_parts(parts, *anchor, spell_times=True) == expected
             canonical = [
-                tuple(
-                    canonical_time(value) if name in ("recorded_at", "expires_at") else value
-                    for name, value in zip(PARTS, part, strict=True)
+                part._replace(
+                    recorded_at=canonical_time(part.recorded_at),
+                    expires_at=canonical_time(part.expires_at),
                 )
                 for part in parts
             ]

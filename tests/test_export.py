@@ -17,29 +17,34 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, update
 
+from tests.oracle import (
+    chain_rows,
+    csv_chunks,
+    export_records,
+    export_rows,
+    ndjson_chunks,
+    verify_records,
+)
 from tests.test_store import make_event
 from zgoda.export import (
     FORMATS,
     ExportReader,
     Format,
-    csv_chunks,
     csv_header,
-    csv_row,
     export_chunks,
-    export_rows,
     gzip_chunks,
-    ndjson_chunks,
     parse_moment,
     record_parts_of,
 )
-from zgoda.store.audit import chain_rows, erase_consent
-from zgoda.store.chain import GENESIS
+from zgoda.export.format import NDJSON_FIELDS
+from zgoda.store.audit import erase_consent
+from zgoda.store.chain import GENESIS, PARTS
 from zgoda.store.db import engine as app_engine
 from zgoda.store.event import ConsentEvent
 from zgoda.store.keys import create_key, revoke_key
-from zgoda.store.log import append_event
+from zgoda.store.log import append_all_in, append_event, writing
 from zgoda.store.tables import consent_events
-from zgoda.store.verify import verify_parts, verify_records
+from zgoda.store.verify import verify_parts
 
 SITE = "optingo"
 T0 = datetime(2026, 1, 1, 9, 30, tzinfo=UTC)
@@ -141,12 +146,13 @@ def test_csv_columns_are_fixed_then_one_per_purpose() -> None:
     ]
 
 
+def test_the_file_holds_every_part_of_a_record_once() -> None:
+    assert sorted(NDJSON_FIELDS) == sorted(PARTS)
+
+
 def test_a_csv_row_tells_an_absent_purpose_from_a_refused_one(log: Engine) -> None:
     purposes = ["necessary", "statistics", "advertising"]
-    header = csv_header(purposes)
-    refused, partial, other = (
-        dict(zip(header, csv_row(record, purposes), strict=True)) for record in records(log)[:3]
-    )
+    refused, partial, other = parse_csv("".join(export_chunks(log, SITE, "csv", purposes)))[:3]
     assert partial["purpose:statistics"] == "true"
     assert partial["purpose:advertising"] == ""  # absent from that record
     assert partial["other_choices"] == ""
@@ -158,41 +164,40 @@ def test_a_csv_row_tells_an_absent_purpose_from_a_refused_one(log: Engine) -> No
 
 @pytest.mark.parametrize("fmt", ["csv", "ndjson"])
 def test_an_export_file_rebuilds_every_record_exactly(
-    log: Engine, tmp_path: Path, fmt: str
+    log: Engine, tmp_path: Path, fmt: Format
 ) -> None:
     rows = records(log)
-    chunks = csv_chunks(rows, PURPOSES) if fmt == "csv" else ndjson_chunks(rows)
     path = tmp_path / f"export.{fmt}"
-    path.write_text("".join(chunks), encoding="utf-8", newline="")
-    rebuilt = list(ExportReader(path))
-    assert [r["choices"] for r in rebuilt] == [r["choices"] for r in rows]
-    assert [r["ip_prefix"] for r in rebuilt] == [r["ip_prefix"] for r in rows]
-    report = verify_records(rebuilt, GENESIS, 0)
+    path.write_text("".join(export_chunks(log, SITE, fmt, PURPOSES)), encoding="utf-8", newline="")
+    rebuilt = list(ExportReader(path).parts())
+    assert [json.loads(r.choices) for r in rebuilt] == [r["choices"] for r in rows]
+    assert [r.ip_prefix for r in rebuilt] == [r["ip_prefix"] for r in rows]
+    report = verify_parts(rebuilt, GENESIS, 0, spell_times=True)
     assert report.ok and report.checked == 10
     assert report.last_hash == rows[-1]["record_hash"]
+    assert verify_records(export_records(path), GENESIS, 0) == report
 
 
 def test_the_reader_finds_the_format_and_gzip_from_the_content(log: Engine, tmp_path: Path) -> None:
-    rows = records(log)
-    for fmt, chunks in (("csv", csv_chunks(rows, PURPOSES)), ("ndjson", ndjson_chunks(rows))):
+    for fmt in FORMATS:
         path = tmp_path / f"export-{fmt}"  # no extension
-        path.write_bytes(b"".join(gzip_chunks(chunks)))
+        path.write_bytes(b"".join(gzip_chunks(export_chunks(log, SITE, fmt, PURPOSES))))
         reader = ExportReader(path)
         assert (reader.format, reader.compressed) == (fmt, True)
-        assert verify_records(reader, GENESIS, 0).ok
+        assert verify_parts(reader.parts(), GENESIS, 0, spell_times=True).ok
 
 
-def test_chunks_stream_in_batches() -> None:
-    events = [sample_event(index) for index in range(2500)]
-    rows = [
-        {**vars(event), "sequence": i, "erased": False, "personal_hash": "p", "prev_hash": "a"}
-        | {"record_hash": "r"}
-        for i, event in enumerate(events, 1)
-    ]
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_chunks_stream_in_batches(db_app: Flask, fmt: Format) -> None:
+    with db_app.app_context():
+        bound = app_engine()
+    with writing(bound) as connection:  # one transaction: 2500 commits would take a while
+        append_all_in(connection, [sample_event(index) for index in range(2500)])
     seen: list[int] = []
-    chunks = list(ndjson_chunks(iter(rows), seen.append))
-    assert len(chunks) == 3 and seen == [1000, 1000, 500]
-    assert sum(chunk.count("\n") for chunk in chunks) == 2500
+    chunks = list(export_chunks(bound, SITE, fmt, PURPOSES, progress=seen.append))
+    header = 1 if fmt == "csv" else 0  # a chunk of its own
+    assert len(chunks) == 3 + header and seen == [1000, 1000, 500]
+    assert sum(chunk.count("\n") for chunk in chunks) == 2500 + header
 
 
 def test_moments_are_utc_and_an_end_date_includes_its_day() -> None:
@@ -306,7 +311,7 @@ def test_ndjson_export(db_app: Flask, key: str, log: Engine) -> None:
     assert lines[2]["choices"] == {"necessary": True, "legacy_tracking": False}
     assert lines[0]["recorded_at"].endswith("Z") and lines[0]["erased"] is False
     assert lines[0]["notice_version"] == "0123456789abcdef"
-    assert verify_records(lines, GENESIS, 0).ok
+    assert verify_parts([record_parts_of(line) for line in lines], GENESIS, 0, spell_times=True).ok
 
 
 @pytest.mark.parametrize("fmt", ["csv", "ndjson"])
@@ -389,7 +394,7 @@ def test_an_erased_record_exports_its_tombstone(db_app: Flask, key: str, log: En
     assert rows[-1]["action"] == "erase"
 
 
-# --- the fast export path spells exactly what the reference path does ------------------------
+# --- the fast export path spells exactly what the reference path does (tests/oracle.py) -----
 
 
 def reference_export(engine: Engine, fmt: str, purposes: list[str]) -> str:
@@ -452,10 +457,9 @@ def test_the_reader_parts_are_its_records(log: Engine, tmp_path: Path, name: str
         path.write_bytes(gzip.compress(text.encode("utf-8")))
     else:
         path.write_text(text, encoding="utf-8", newline="")
-    reader = ExportReader(path)
-    parts = list(reader.parts())
-    assert parts == [record_parts_of(record) for record in reader]
+    parts = list(ExportReader(path).parts())
+    assert parts == [record_parts_of(record) for record in export_records(path)]
     assert len(parts) == 10
     assert verify_parts(parts, GENESIS, 0, spell_times=True) == verify_records(
-        list(reader), GENESIS, 0
+        export_records(path), GENESIS, 0
     )

@@ -8,22 +8,13 @@ from zgoda.export.format import (
     FORMATS,
     MEDIA_TYPES,
     Format,
-    csv_chunks,
+    choice_cells,
     csv_header,
-    csv_row,
     gzip_chunks,
-    ndjson_chunks,
-    ndjson_line,
     parse_moment,
 )
-from zgoda.export.reader import (
-    ExportReader,
-    MalformedExport,
-    record_from_csv,
-    record_from_json,
-    record_parts_of,
-)
-from zgoda.export.stream import export_chunks, export_rows, sequence_range
+from zgoda.export.reader import ExportReader, MalformedExport, record_from_json, record_parts_of
+from zgoda.export.stream import export_chunks, sequence_range
 
 __all__ = [
     "FORMATS",
@@ -31,16 +22,11 @@ __all__ = [
     "ExportReader",
     "Format",
     "MalformedExport",
-    "csv_chunks",
+    "choice_cells",
     "csv_header",
-    "csv_row",
     "export_chunks",
-    "export_rows",
     "gzip_chunks",
-    "ndjson_chunks",
-    "ndjson_line",
     "parse_moment",
-    "record_from_csv",
     "record_from_json",
     "record_parts_of",
     "sequence_range",

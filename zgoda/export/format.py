@@ -1,4 +1,4 @@
-"""The export file format: its columns, a record spelled as a CSV row or an NDJSON line, gzip.
+"""The export file format: its columns and fields, the choice cells, batches of records, gzip.
 
 An export carries every hashed field and the chain hashes, so `flask consents verify FILE`
 can rebuild each record exactly and check the chain offline.
@@ -6,22 +6,20 @@ can rebuild each record exactly and check the chain offline.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 from typing import Any, Literal, TypeVar
-
-from zgoda.store.chain import canonical_time
 
 T = TypeVar("T")
 Format = Literal["csv", "ndjson"]
 FORMATS: tuple[Format, ...] = ("csv", "ndjson")
 MEDIA_TYPES: dict[Format, str] = {"csv": "text/csv", "ndjson": "application/x-ndjson"}
 
+# A record's parts (chain.RecordParts) in the file's order: CSV columns before the purpose
+# columns, and after them; an NDJSON object's fields.
 LEADING = (
     "sequence",
     "recorded_at",
@@ -49,51 +47,19 @@ CHOICES_MEMO = 4096
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _flag(value: Any) -> str:
-    return "true" if value else "false"
-
-
 def csv_header(purposes: Sequence[str]) -> list[str]:
     """The CSV columns: fixed fields, one per notice purpose, other choices, chain hashes."""
     return [*LEADING, *(PURPOSE_PREFIX + p for p in purposes), OTHER_CHOICES, *TRAILING]
 
 
-def csv_row(record: Mapping[str, Any], purposes: Sequence[str]) -> list[str]:
-    """One record as CSV cells; a purpose the record does not mention stays an empty cell."""
-    choices: Mapping[str, Any] = record["choices"]
+def choice_cells(choices: Mapping[str, Any], purposes: Sequence[str]) -> list[str]:
+    """A record's choices as CSV cells: one per purpose (empty where the record does not
+    mention it), then the choices of other purposes as JSON (empty if there are none)."""
     # The chain hash covers the exact choices, so "absent" must differ from "false".
-    cells = [_flag(choices[p]) if p in choices else "" for p in purposes]
+    cells = ["" if p not in choices else "true" if choices[p] else "false" for p in purposes]
     other = {k: bool(v) for k, v in choices.items() if k not in purposes}
-    return [
-        str(record["sequence"]),
-        canonical_time(record["recorded_at"]),
-        record["site_id"],
-        record["consent_id"],
-        record["notice_version"],
-        record["content_hash"],
-        record["locale"],
-        record["action"],
-        record["source"],
-        _flag(record["gpc"]),
-        record["user_agent_family"],
-        record["ip_prefix"] or "",
-        canonical_time(record["expires_at"]),
-        *cells,
-        json.dumps(other, sort_keys=True, ensure_ascii=False) if other else "",
-        _flag(record["erased"]),
-        record["personal_hash"],
-        record["prev_hash"],
-        record["record_hash"],
-    ]
-
-
-def ndjson_line(record: Mapping[str, Any]) -> str:
-    """One record as a JSON object on one line, times in UTC ISO 8601."""
-    values = {field: record[field] for field in NDJSON_FIELDS}
-    values["recorded_at"] = canonical_time(values["recorded_at"])
-    values["expires_at"] = canonical_time(values["expires_at"])
-    values["erased"] = bool(values["erased"])
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":")) + "\n"
+    cells.append(json.dumps(other, sort_keys=True, ensure_ascii=False) if other else "")
+    return cells
 
 
 def batches(records: Iterable[T]) -> Iterator[list[T]]:
@@ -101,36 +67,6 @@ def batches(records: Iterable[T]) -> Iterator[list[T]]:
     iterator = iter(records)
     while batch := list(islice(iterator, BATCH)):
         yield batch
-
-
-def csv_chunks(
-    records: Iterable[Mapping[str, Any]],
-    purposes: Sequence[str],
-    progress: Callable[[int], None] | None = None,
-) -> Iterator[str]:
-    """The CSV text of `records`, a header then one chunk per batch of records."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)  # RFC 4180: CRLF line ends, quotes only where needed
-    writer.writerow(csv_header(purposes))
-    for batch in batches(records):
-        writer.writerows(csv_row(record, purposes) for record in batch)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        if progress is not None:
-            progress(len(batch))
-    if buffer.tell():
-        yield buffer.getvalue()  # the header of an empty export
-
-
-def ndjson_chunks(
-    records: Iterable[Mapping[str, Any]], progress: Callable[[int], None] | None = None
-) -> Iterator[str]:
-    """The NDJSON text of `records`, one chunk per batch of records."""
-    for batch in batches(records):
-        yield "".join(ndjson_line(record) for record in batch)
-        if progress is not None:
-            progress(len(batch))
 
 
 def gzip_chunks(chunks: Iterable[str], level: int = 6) -> Iterator[bytes]:

@@ -1,4 +1,4 @@
-"""Reading an export file (CSV or NDJSON, plain or gzip) back into records."""
+"""Reading an export file (CSV or NDJSON, plain or gzip) back into `RecordParts`."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from zgoda.export.format import (
     TRAILING,
     Format,
 )
-from zgoda.store.chain import PARTS, canonical_choices
+from zgoda.store.chain import PARTS, RecordParts, canonical_choices
 
 # Characters an export file is decoded by at a time (TextIOWrapper's default is 8192, and
 # each of its reads from a gzip stream costs a round through GzipFile's Python code).
@@ -40,7 +40,7 @@ class MalformedExport(ValueError):
 class ExportReader:
     """The records of an export file (CSV or NDJSON, plain or gzip) in file order.
 
-    `line` is the line the record last yielded starts on, so a caller that stops at a
+    `line` is the line the record last read starts on, so a caller that stops at a
     broken record can name it.
     """
 
@@ -70,23 +70,6 @@ class ExportReader:
             start = stream.read(64).lstrip()
         return "ndjson" if start.startswith("{") else "csv"
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        with self._open() as stream:
-            yield from self._csv(stream) if self.format == "csv" else self._ndjson(stream)
-
-    def _csv(self, stream: IO[str]) -> Iterator[dict[str, Any]]:
-        reader = csv.reader(stream)
-        layout = self._csv_layout(reader)
-        if layout is None:
-            return
-        width, columns, purposes = layout
-        line = reader.line_num + 1
-        for cells in reader:
-            self.line, line = line, reader.line_num + 1
-            if len(cells) != width:
-                raise MalformedExport(f"{len(cells)} cells where the header has {width}")
-            yield record_from_csv(cells, columns, purposes)
-
     def _csv_layout(
         self, reader: Iterator[list[str]]
     ) -> tuple[int, dict[str, int], list[tuple[str, int]]] | None:
@@ -106,12 +89,13 @@ class ExportReader:
         ]
         return len(header), columns, purposes
 
-    def parts(self) -> Iterator[tuple[Any, ...]]:
-        """The records as tuples in `chain.PARTS` order, for `verify_parts(spell_times=True)`:
-        `sequence` an int, the times as written, the choices canonical (`canonical_choices`).
+    def parts(self) -> Iterator[RecordParts[str]]:
+        """The records, for `verify_parts(spell_times=True)`: `sequence` an int, the
+        choices canonical (`canonical_choices`), a CSV file's flags as bools and its empty
+        network as None, the rest as written.
 
-        The same records as iterating the reader, failing at the same line with the same
-        errors, but without a dict per record.
+        A record that cannot be read raises `MalformedExport` (or the ValueError of its
+        sequence), with `line` on the line it starts on.
         """
         with self._open() as stream:
             if self.format == "csv":
@@ -120,7 +104,7 @@ class ExportReader:
                 for record in self._ndjson(stream):
                     yield record_parts_of(record)
 
-    def _csv_parts(self, stream: IO[str]) -> Iterator[tuple[Any, ...]]:
+    def _csv_parts(self, stream: IO[str]) -> Iterator[RecordParts[str]]:
         reader = csv.reader(stream)
         layout = self._csv_layout(reader)
         if layout is None:
@@ -133,6 +117,7 @@ class ExportReader:
         pick_choices = itemgetter(columns[OTHER_CHOICES], *(index for _, index in purposes))
         memo: dict[Any, str] = {}
         flags = BOOLEANS
+        make = tuple.__new__  # RecordParts._make without its length check: `pick` took them all
         line = reader.line_num + 1
         for cells in reader:
             self.line, line = line, reader.line_num + 1
@@ -141,7 +126,7 @@ class ExportReader:
             part = list(pick(cells))
             key = pick_choices(cells)
             choices = memo.get(key)
-            if choices is None:  # in record_from_csv's order: choices, gpc, erased
+            if choices is None:  # a bad cell is reported in this order: choices, gpc, erased
                 choices = canonical_choices(_csv_choices(cells, columns, purposes))
                 if len(memo) < CHOICES_MEMO:
                     memo[key] = choices
@@ -154,7 +139,7 @@ class ExportReader:
             part[GPC_PART] = flags[gpc]
             part[ERASED_PART] = flags[erased]
             part[NETWORK_PART] = part[NETWORK_PART] or None
-            yield tuple(part)
+            yield make(RecordParts, part)
 
     def _ndjson(self, stream: IO[str]) -> Iterator[dict[str, Any]]:
         for number, text in enumerate(stream, 1):
@@ -175,18 +160,6 @@ def _boolean(text: str, column: str) -> bool:
         raise MalformedExport(f"{column} is {text!r}, not true or false") from None
 
 
-def record_from_csv(
-    cells: list[str], columns: Mapping[str, int], purposes: Sequence[tuple[str, int]]
-) -> dict[str, Any]:
-    """Rebuild one record from its CSV cells, exactly as its hash was computed."""
-    record: dict[str, Any] = {name: cells[columns[name]] for name in (*LEADING, *TRAILING)}
-    record["choices"] = _csv_choices(cells, columns, purposes)
-    record["gpc"] = _boolean(record["gpc"], "gpc")
-    record["erased"] = _boolean(record["erased"], "erased")
-    record["ip_prefix"] = record["ip_prefix"] or None
-    return record
-
-
 def _csv_choices(
     cells: list[str], columns: Mapping[str, int], purposes: Sequence[tuple[str, int]]
 ) -> dict[str, Any]:
@@ -203,13 +176,13 @@ def _csv_choices(
     return choices
 
 
-def record_parts_of(record: Mapping[str, Any]) -> tuple[Any, ...]:
-    """A record (a dict as the reader yields) as a tuple in `chain.PARTS` order, for
-    `verify_parts(spell_times=True)`."""
+def record_parts_of(record: Mapping[str, Any]) -> RecordParts[str]:
+    """A record as a dict (an NDJSON object) as parts for `verify_parts(spell_times=True)`:
+    the sequence an int, the choices canonical, the rest as they are."""
     values = [record[name] for name in PARTS]
-    values[0] = int(values[0])  # as verify_records takes the sequence
+    values[SEQUENCE_PART] = int(values[SEQUENCE_PART])
     values[CHOICES_PART] = canonical_choices(values[CHOICES_PART])
-    return tuple(values)
+    return RecordParts._make(values)
 
 
 def record_from_json(values: Any) -> dict[str, Any]:

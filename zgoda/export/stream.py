@@ -15,16 +15,14 @@ from sqlalchemy import Connection, Engine, func, select
 
 from zgoda.export.format import (
     LEADING,
+    NDJSON_FIELDS,
     TRAILING,
     Format,
     batches,
-    csv_chunks,
+    choice_cells,
     csv_header,
-    csv_row,
-    ndjson_line,
 )
-from zgoda.store.audit import chain_rows
-from zgoda.store.chain import PARTS
+from zgoda.store.chain import RecordParts
 from zgoda.store.parts import record_parts
 from zgoda.store.tables import consent_events
 
@@ -43,22 +41,6 @@ def sequence_range(
     return None if first is None else (int(first), int(last))
 
 
-def export_rows(
-    connection: Connection,
-    site_id: str,
-    start: datetime | None = None,
-    end: datetime | None = None,
-) -> Iterator[dict[str, Any]]:
-    """The site's records from `start` to `end`, streamed in chain order.
-
-    The range is taken in sequence numbers, not times: concurrent writers may record a
-    few microseconds out of order, and a gap at the edges would look like a deletion.
-    """
-    bounds = sequence_range(connection, site_id, start, end)
-    if bounds is not None:
-        yield from chain_rows(connection, site_id, *bounds)
-
-
 def export_chunks(
     engine: Engine,
     site_id: str,
@@ -68,25 +50,26 @@ def export_chunks(
     end: datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[str]:
-    """The whole export as text chunks; the connection lives as long as the stream.
+    """The site's records from `start` to `end` in chain order, as export text chunks.
 
-    The same text as `csv_chunks` / `ndjson_chunks` over `export_rows`, made from the
-    records' canonical parts (`record_parts`) without a dict per record.
+    The connection lives as long as the stream. The range is taken in sequence numbers,
+    not times: concurrent writers may record a few microseconds out of order, and a gap
+    at the edges would look like a deletion.
     """
     with engine.connect() as connection:
         bounds = sequence_range(connection, site_id, start, end)
         if fmt == "csv":
             if bounds is None:
-                yield from csv_chunks((), purposes, progress)
+                yield from _csv_part_chunks((), purposes, progress)  # the header alone
                 return
             cells = partial(_choice_cells, list(purposes))
-            parts = record_parts(connection, site_id, cells, *bounds)
-            with closing(parts):
-                yield from _csv_part_chunks(parts, purposes, progress)
+            csv_parts = record_parts(connection, site_id, cells, *bounds)
+            with closing(csv_parts):
+                yield from _csv_part_chunks(csv_parts, purposes, progress)
         elif bounds is not None:
-            parts = record_parts(connection, site_id, _ndjson_choices, *bounds)
-            with closing(parts):
-                yield from _ndjson_part_chunks(parts, progress)
+            ndjson_parts = record_parts(connection, site_id, _ndjson_choices, *bounds)
+            with closing(ndjson_parts):
+                yield from _ndjson_part_chunks(ndjson_parts, progress)
 
 
 class _Cells(tuple[str, int, int, int, int]):
@@ -95,10 +78,8 @@ class _Cells(tuple[str, int, int, int, int]):
 
 def _choice_cells(purposes: list[str], text: str) -> _Cells:
     """The purpose cells and the other-choices cell of a stored choices JSON text, as CSV."""
-    cells = csv_row({**_EMPTY_RECORD, "choices": json.loads(text)}, purposes)
-    middle = cells[len(LEADING) : len(cells) - len(TRAILING)]
     # Between two other cells, as csv.writer spells them inside a row.
-    line = _csv_line(["x", *middle, "x"])
+    line = _csv_line(["x", *choice_cells(json.loads(text), purposes), "x"])
     fragment = line[2:-4]  # "x," ... ",x\r\n"
     counts = (fragment.count(c) for c in ',"\r\n')
     return _Cells((fragment, *counts))
@@ -106,24 +87,21 @@ def _choice_cells(purposes: list[str], text: str) -> _Cells:
 
 def _csv_line(cells: Iterable[Any]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(cells)
+    csv.writer(buffer).writerow(cells)  # RFC 4180: CRLF line ends, quotes only where needed
     return buffer.getvalue()
 
 
-# A record for `csv_row` to spell the choice cells of (only its choices matter).
-_EMPTY_RECORD: dict[str, Any] = dict.fromkeys((*LEADING, *TRAILING), "")
-_EMPTY_RECORD |= {"recorded_at": "2000-01-01T00:00:00.000000Z", "sequence": 0}
-_EMPTY_RECORD["expires_at"] = _EMPTY_RECORD["recorded_at"]
 # The commas between the cells of a row, besides those of the choice cells.
 _CSV_COMMAS = len(LEADING) + len(TRAILING)
 
 
 def _csv_part_chunks(
-    parts: Iterable[tuple[Any, ...]],
+    parts: Iterable[RecordParts[_Cells]],
     purposes: Sequence[str],
     progress: Callable[[int], None] | None,
 ) -> Iterator[str]:
-    """`csv_chunks` for `record_parts` whose choices are `_choice_cells`.
+    """The CSV text of `parts` whose choices are `_choice_cells`: the header, then a chunk
+    per batch of records.
 
     csv.writer costs more than the rest of an export together, so each line is spelled
     directly; a line whose cells hold a comma, quote or line break (counted beyond those
@@ -132,32 +110,15 @@ def _csv_part_chunks(
     yield _csv_line(csv_header(purposes))
     for batch in batches(parts):
         lines = []
-        for (
-            sequence,
-            site_id,
-            recorded_at,
-            notice_version,
-            content_hash,
-            locale,
-            action,
-            cells,
-            source,
-            gpc,
-            expires_at,
-            consent_id,
-            user_agent_family,
-            ip_prefix,
-            erased,
-            personal_hash,
-            prev_hash,
-            record_hash,
-        ) in batch:
-            choices, commas, quotes, crs, lfs = cells
+        for part in batch:
+            choices, commas, quotes, crs, lfs = part.choices
             line = (
-                f"{sequence},{recorded_at},{site_id},{consent_id},{notice_version},"
-                f"{content_hash},{locale},{action},{source},{'true' if gpc else 'false'},"
-                f"{user_agent_family},{ip_prefix or ''},{expires_at},{choices},"
-                f"{'true' if erased else 'false'},{personal_hash},{prev_hash},{record_hash}\r\n"
+                f"{part.sequence},{part.recorded_at},{part.site_id},{part.consent_id},"
+                f"{part.notice_version},{part.content_hash},{part.locale},{part.action},"
+                f"{part.source},{'true' if part.gpc else 'false'},{part.user_agent_family},"
+                f"{part.ip_prefix or ''},{part.expires_at},{choices},"
+                f"{'true' if part.erased else 'false'},{part.personal_hash},{part.prev_hash},"
+                f"{part.record_hash}\r\n"
             )
             if (
                 line.count(",") != _CSV_COMMAS + commas
@@ -166,33 +127,27 @@ def _csv_part_chunks(
                 or line.count("\n") != 1 + lfs
                 or "None" in line  # csv.writer spells None as an empty cell
             ):
-                line = (
-                    _csv_line(
-                        [
-                            sequence,
-                            recorded_at,
-                            site_id,
-                            consent_id,
-                            notice_version,
-                            content_hash,
-                            locale,
-                            action,
-                            source,
-                            "true" if gpc else "false",
-                            user_agent_family,
-                            ip_prefix or "",
-                            expires_at,
-                        ]
-                    )[:-2]
-                    + f",{choices},"
-                )
-                line += _csv_line(
-                    ["true" if erased else "false", personal_hash, prev_hash, record_hash]
-                )
+                line = _csv_quoted_line(part, choices)
             lines.append(line)
         yield "".join(lines)
         if progress is not None:
             progress(len(batch))
+
+
+def _csv_quoted_line(part: RecordParts[_Cells], choices: str) -> str:
+    """A record's CSV line spelled by csv.writer, around its choice cells' text."""
+    cells = part._asdict()
+    cells |= {
+        "gpc": _flag(part.gpc),
+        "erased": _flag(part.erased),
+        "ip_prefix": part.ip_prefix or "",
+    }
+    leading = _csv_line(cells[name] for name in LEADING)[:-2]  # without its "\r\n"
+    return f"{leading},{choices},{_csv_line(cells[name] for name in TRAILING)}"
+
+
+def _flag(value: Any) -> str:
+    return "true" if value else "false"
 
 
 def _ndjson_choices(text: str) -> str:
@@ -205,54 +160,37 @@ _json_string = json.encoder.encode_basestring  # what _compact_json spells a str
 
 
 def _ndjson_part_chunks(
-    parts: Iterable[tuple[Any, ...]], progress: Callable[[int], None] | None
+    parts: Iterable[RecordParts[str]], progress: Callable[[int], None] | None
 ) -> Iterator[str]:
-    """`ndjson_chunks` for `record_parts` whose choices are `_ndjson_choices`."""
+    """The NDJSON text of `parts` whose choices are `_ndjson_choices`, a chunk per batch."""
     for batch in batches(parts):
         yield "".join([_ndjson_part_line(part) for part in batch])
         if progress is not None:
             progress(len(batch))
 
 
-def _ndjson_part_line(part: tuple[Any, ...]) -> str:
-    """`ndjson_line` of one record's parts."""
-    (
-        sequence,
-        site_id,
-        recorded_at,
-        notice_version,
-        content_hash,
-        locale,
-        action,
-        choices,
-        source,
-        gpc,
-        expires_at,
-        consent_id,
-        user_agent_family,
-        ip_prefix,
-        erased,
-        personal_hash,
-        prev_hash,
-        record_hash,
-    ) = part
+def _ndjson_part_line(part: RecordParts[str]) -> str:
+    """One record as a JSON object on one line, its fields in NDJSON_FIELDS order."""
     q = _json_string
     try:
-        if type(sequence) is not int:
-            raise TypeError(sequence)
+        if type(part.sequence) is not int:
+            raise TypeError(part.sequence)
         return (
-            f'{{"sequence":{sequence},"recorded_at":"{recorded_at}","site_id":{q(site_id)},'
-            f'"consent_id":{q(consent_id)},"notice_version":{q(notice_version)},'
-            f'"content_hash":{q(content_hash)},"locale":{q(locale)},"action":{q(action)},'
-            f'"source":{q(source)},"gpc":{"true" if gpc else "false"},'
-            f'"user_agent_family":{q(user_agent_family)},'
-            f'"ip_prefix":{"null" if ip_prefix is None else q(ip_prefix)},'
-            f'"expires_at":"{expires_at}","choices":{choices},'
-            f'"erased":{"true" if erased else "false"},"personal_hash":{q(personal_hash)},'
-            f'"prev_hash":{q(prev_hash)},"record_hash":{q(record_hash)}}}\n'
+            f'{{"sequence":{part.sequence},"recorded_at":"{part.recorded_at}",'
+            f'"site_id":{q(part.site_id)},"consent_id":{q(part.consent_id)},'
+            f'"notice_version":{q(part.notice_version)},"content_hash":{q(part.content_hash)},'
+            f'"locale":{q(part.locale)},"action":{q(part.action)},"source":{q(part.source)},'
+            f'"gpc":{"true" if part.gpc else "false"},'
+            f'"user_agent_family":{q(part.user_agent_family)},'
+            f'"ip_prefix":{"null" if part.ip_prefix is None else q(part.ip_prefix)},'
+            f'"expires_at":"{part.expires_at}","choices":{part.choices},'
+            f'"erased":{"true" if part.erased else "false"},'
+            f'"personal_hash":{q(part.personal_hash)},"prev_hash":{q(part.prev_hash)},'
+            f'"record_hash":{q(part.record_hash)}}}\n'
         )
-    except TypeError:  # a value of an unusual type: the generic encoder
-        record = dict(zip(PARTS, part, strict=True))
-        record["choices"] = json.loads(choices)
-        record["gpc"] = None if gpc is None else bool(gpc)
-        return ndjson_line(record)
+    except TypeError:  # a value that is not a str (or an int sequence): the generic encoder
+        values = part._asdict()
+        values["choices"] = json.loads(part.choices)
+        values["gpc"] = None if part.gpc is None else bool(part.gpc)
+        values["erased"] = bool(part.erased)
+        return _compact_json({name: values[name] for name in NDJSON_FIELDS}) + "\n"

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
@@ -40,27 +38,6 @@ def anchor(connection: Connection, site_id: str) -> Anchor:
     if checkpoint is None:
         return Anchor(0, GENESIS)
     return Anchor(int(checkpoint.sequence), str(checkpoint.record_hash))
-
-
-def chain_rows(
-    connection: Connection, site_id: str, first: int | None = None, last: int | None = None
-) -> Generator[dict[str, Any]]:
-    """The site's records (sequences `first` to `last`) in chain order, streamed, as dicts
-    with an `erased` flag: the reference reader that `parts.record_parts` is checked against."""
-    query = select(consent_events).where(consent_events.c.site_id == site_id)
-    if first is not None:
-        query = query.where(consent_events.c.sequence >= first)
-    if last is not None:
-        query = query.where(consent_events.c.sequence <= last)
-    query = query.order_by(consent_events.c.sequence)
-    result = connection.execution_options(stream_results=True, yield_per=2000).execute(query)
-    try:
-        for row in result.mappings():
-            record = dict(row)
-            record["erased"] = record["erased_at"] is not None
-            yield record
-    finally:
-        result.close()  # a reader that stops early must not leave a server-side cursor open
 
 
 def _canonical_choices_text(text: str) -> str:

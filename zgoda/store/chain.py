@@ -11,30 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 
 GENESIS = "0" * 64
-# What a record's hash covers, besides the previous hash and the personal hash.
-HASHED_FIELDS = (
-    "site_id",
-    "sequence",
-    "recorded_at",
-    "notice_version",
-    "content_hash",
-    "locale",
-    "action",
-    "choices",
-    "source",
-    "gpc",
-    "expires_at",
-)
-PERSONAL_FIELDS = ("consent_id", "user_agent_family", "ip_prefix")
-TIME_FIELDS = ("recorded_at", "expires_at")
-
-
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # A time already spelled canonically (checked further by datetime.fromisoformat); the
 # year starts with 1-9 because strftime does not pad years before 1000 to four digits.
@@ -48,6 +30,7 @@ CANONICAL_TIME = re.compile(
 _canonical_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 _json_string = encode_basestring
 _sha256 = hashlib.sha256
+Choices = TypeVar("Choices")
 # Canonical choices by their items; only exact str -> bool items are kept (see canonical_choices).
 _CHOICES_CACHE: dict[tuple[tuple[Any, Any], ...], str] = {}
 CHOICES_CACHE_SIZE = 4096
@@ -73,18 +56,14 @@ def canonical_time(value: datetime | str) -> str:
     return moment.strftime(TIME_FORMAT)
 
 
-def _digest(data: Any) -> str:
-    return _sha256(_canonical_json(data).encode("utf-8")).hexdigest()
-
-
 def canonical_choices(choices: Mapping[Any, Any]) -> str:
     """The JSON text a record's hash covers for its choices: sorted, every value a bool."""
     try:
         key = tuple(choices.items())
         return _CHOICES_CACHE[key]
-    except (KeyError, TypeError):  # not seen yet, or an unhashable value
+    except (KeyError, TypeError, AttributeError):  # not seen yet, unhashable, or pairs
         pass
-    items = dict(choices).items()
+    items = dict(choices).items()  # pairs as dict() takes them; anything else fails here
     text = _canonical_json({str(k): bool(v) for k, v in items})
     # Cached only when every key is a str and every value a bool: an equal key then has
     # str keys too, and values equal to those bools, so it spells the same text.
@@ -135,17 +114,43 @@ def link_text(
     action: Any,
     choices: str,
     source: Any,
-    gpc: bool,
+    gpc: Any,
     expires_at: str,
     personal: Any,
 ) -> str:
     """The JSON text `link_hash` covers, from canonical parts.
 
     `sequence` is an int, the times come from `canonical_time`, `choices` from
-    `canonical_choices`. The other values are spelled as JSON strings; one that is not a
-    str raises TypeError (the caller then falls back to the generic encoder).
+    `canonical_choices`, `gpc` is read as a flag. The other values are strings in every
+    record Zgoda writes; one of another type (a tampered export's number or null) is
+    spelled as the canonical encoder spells it, so its hash simply does not match.
     """
-    q = _json_string
+    values: tuple[Any, ...] = (prev_hash, site_id, sequence, recorded_at, notice_version)
+    values += (content_hash, locale, action, choices, source, gpc, expires_at, personal)
+    try:
+        return _link_spelling(_json_string, *values)
+    except TypeError:  # encode_basestring takes only a str; the canonical encoder any value
+        return _link_spelling(_canonical_json, *values)
+
+
+def _link_spelling(
+    q: Callable[[Any], str],
+    prev_hash: Any,
+    site_id: Any,
+    sequence: int,
+    recorded_at: str,
+    notice_version: Any,
+    content_hash: Any,
+    locale: Any,
+    action: Any,
+    choices: str,
+    source: Any,
+    gpc: Any,
+    expires_at: str,
+    personal: Any,
+) -> str:
+    # [prev_hash, content, personal_hash] with the content's keys sorted, as
+    # _canonical_json would spell the list; `q` spells one value as a JSON value.
     return (
         f'[{q(prev_hash)},{{"action":{q(action)},"choices":{choices},'
         f'"content_hash":{q(content_hash)},"expires_at":"{expires_at}",'
@@ -155,61 +160,55 @@ def link_text(
     )
 
 
-def reference_link_text(prev_hash: Any, record: Mapping[str, Any]) -> str:
-    """The reference spelling of what `link_hash` covers, for values of unusual types."""
-    content = {field: record[field] for field in HASHED_FIELDS}
-    for field in TIME_FIELDS:
-        content[field] = canonical_time(content[field])
-    content["choices"] = {str(k): bool(v) for k, v in dict(content["choices"]).items()}
-    content["gpc"] = bool(content["gpc"])
-    content["sequence"] = int(content["sequence"])
-    return _canonical_json([prev_hash, content, record["personal_hash"]])
-
-
 def link_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
     """A record's hash: its content, its personal hash and the previous record's hash."""
-    try:
-        text = link_text(
-            prev_hash,
-            record["site_id"],
-            int(record["sequence"]),
-            canonical_time(record["recorded_at"]),
-            record["notice_version"],
-            record["content_hash"],
-            record["locale"],
-            record["action"],
-            canonical_choices(record["choices"]),
-            record["source"],
-            bool(record["gpc"]),
-            canonical_time(record["expires_at"]),
-            record["personal_hash"],
-        )
-    except Exception:
-        # A value of an unusual type, or a broken record: the reference spelling, which
-        # also raises the reference error for a record that cannot be hashed at all.
-        text = reference_link_text(prev_hash, record)
+    text = link_text(
+        prev_hash,
+        record["site_id"],
+        int(record["sequence"]),
+        canonical_time(record["recorded_at"]),
+        record["notice_version"],
+        record["content_hash"],
+        record["locale"],
+        record["action"],
+        canonical_choices(record["choices"]),
+        record["source"],
+        bool(record["gpc"]),
+        canonical_time(record["expires_at"]),
+        record["personal_hash"],
+    )
     return _sha256(text.encode("utf-8")).hexdigest()
 
 
-# The parts of a record as the fast readers and `verify.verify_parts` take them, in this order: `sequence` an int, the times
-# from `canonical_time`, `choices` from `canonical_choices`, `erased` a flag.
-PARTS = (
-    "sequence",
-    "site_id",
-    "recorded_at",
-    "notice_version",
-    "content_hash",
-    "locale",
-    "action",
-    "choices",
-    "source",
-    "gpc",
-    "expires_at",
-    "consent_id",
-    "user_agent_family",
-    "ip_prefix",
-    "erased",
-    "personal_hash",
-    "prev_hash",
-    "record_hash",
-)
+class RecordParts(NamedTuple, Generic[Choices]):
+    """A stored record as the parts its checks and exports need, in the order they are read.
+
+    The fast readers (`parts.record_parts` from the database, `ExportReader.parts` from an
+    export file) make one per record instead of a dict: `sequence` an int, the times
+    canonical (`canonical_time`), `choices` what the reader made of the stored choices
+    (`canonical_choices` text for a chain check), `gpc` and `erased` read as flags. The
+    types are an intact record's; a tampered export may hold any JSON value instead.
+    """
+
+    sequence: int
+    site_id: str
+    recorded_at: str
+    notice_version: str
+    content_hash: str
+    locale: str
+    action: str
+    choices: Choices
+    source: str
+    gpc: int  # a flag: a bool, or 0 or 1 as SQLite stores it
+    expires_at: str
+    consent_id: str
+    user_agent_family: str
+    ip_prefix: str | None
+    erased: int  # likewise
+    personal_hash: str
+    prev_hash: str
+    record_hash: str
+
+
+# The field names in order, for code that finds a part by its name.
+PARTS: tuple[str, ...] = RecordParts._fields

@@ -1,8 +1,8 @@
-"""Reading a site's records as tuples of canonical parts: the fast path of exports and checks.
+"""Reading a site's records as `RecordParts`: the database side of exports and chain checks.
 
-`chain_rows` in `audit` reads the same records as dicts through SQLAlchemy's types; at a
-million records that per-row work is most of an export's time, so this reader selects
-the columns already spelled as the hashes need them.
+Reading records through SQLAlchemy's column types would cost a dict and a type conversion
+per value; at a million records that work is most of an export's time, so this reader
+selects the columns already spelled as the hashes need them.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from zgoda.store.chain import PARTS, canonical_time
+from zgoda.store.chain import PARTS, RecordParts, canonical_time
 from zgoda.store.tables import consent_events
 
 Choices = TypeVar("Choices")
@@ -67,8 +67,8 @@ def _time_reader(connection: Connection) -> Callable[[Any], Any]:
         if type(value) is str and match(value) is not None:
             check(value)  # a real date, or the ValueError SQLAlchemy's parser would raise
             return f"{value[:10]}T{value[11:]}Z"
-        moment: Any = parse(value)  # None (a NULL) fails as in chain_rows
-        return canonical_time(moment)  # exactly what chain_rows would give
+        moment: Any = parse(value)  # None (a NULL) fails here, as SQLAlchemy's type would
+        return canonical_time(moment)  # the spelling of the time SQLAlchemy reads
 
     return read
 
@@ -79,13 +79,10 @@ def record_parts(
     choices: Callable[[str], Choices],
     first: int | None = None,
     last: int | None = None,
-) -> Generator[tuple[Any, ...]]:
-    """The site's records (sequences `first` to `last`) in chain order, streamed, as tuples
-    in `chain.PARTS` order: times canonical, `choices` applied to the stored choices JSON
-    text (once per distinct text), `gpc` and `erased` as truthy values.
-
-    The same records as `audit.chain_rows`, minus the per-row work of SQLAlchemy's types.
-    """
+) -> Generator[RecordParts[Choices]]:
+    """The site's records (sequences `first` to `last`) in chain order, streamed: times
+    canonical, `choices` applied to the stored choices JSON text (once per distinct
+    text), `gpc` and `erased` as flags (bools, or 0 and 1 on SQLite)."""
     c = consent_events.c
     respelled = {
         "recorded_at": _time_column(connection, "recorded_at"),
@@ -104,6 +101,7 @@ def record_parts(
     query = query.order_by(c.sequence)
     read_time = _time_reader(connection)
     memo: dict[str, Choices] = {}
+    make = tuple.__new__  # RecordParts._make without its length check: the select has them all
     options = {"stream_results": True, "yield_per": FETCH, "max_row_buffer": FETCH}
     result = connection.execution_options(**options).execute(query)
     try:
@@ -119,6 +117,6 @@ def record_parts(
                         memo[text] = memo_value
                 part[RECORDED_PART] = read_time(part[RECORDED_PART])
                 part[EXPIRES_PART] = read_time(part[EXPIRES_PART])
-                yield tuple(part)
+                yield make(RecordParts, part)
     finally:
         result.close()  # a reader that stops early must not leave a server-side cursor open

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from zgoda.store.chain import (
-    PARTS,
-    canonical_time,
-    link_hash,
-    link_text,
-    personal_hash,
-    personal_text,
-    reference_link_text,
-)
+from zgoda.store.chain import RecordParts, canonical_time, link_text, personal_text
 
 
 @dataclass(frozen=True)
@@ -35,29 +26,8 @@ class ChainReport:
         return self.problem is None
 
 
-def verify_records(
-    records: Iterable[Mapping[str, Any]],
-    anchor_hash: str | None = None,
-    anchor_sequence: int | None = None,
-) -> ChainReport:
-    """Check records of one site in sequence order; stop at the first broken one.
-
-    Without an anchor, the first record's own `prev_hash` is trusted as the start (an
-    export of a time range starts mid-chain); with one, it must match.
-    """
-    expected_prev, expected_sequence = anchor_hash, anchor_sequence
-    checked, first, last = 0, None, None
-    for record in records:
-        sequence = int(record["sequence"])
-        if first is None:
-            first = sequence
-        problem = _problem(record, sequence, expected_prev, expected_sequence)
-        if problem is not None:
-            return ChainReport(checked, first, last, broken_at=sequence, problem=problem)
-        expected_prev = last = record["record_hash"]
-        expected_sequence = sequence
-        checked += 1
-    return ChainReport(checked, first, last)
+PERSONAL_CHANGED = "the consent id, browser or network was changed"
+CONTENT_CHANGED = "the record's content does not match its hash"
 
 
 def _order_problem(
@@ -71,63 +41,24 @@ def _order_problem(
     return None
 
 
-PERSONAL_CHANGED = "the consent id, browser or network was changed"
-CONTENT_CHANGED = "the record's content does not match its hash"
-
-
-def _problem(
-    record: Mapping[str, Any],
-    sequence: int,
-    expected_prev: str | None,
-    expected_sequence: int | None,
-) -> str | None:
-    """What is wrong with one record, given what the chain so far expects; None if nothing."""
-    problem = _order_problem(sequence, record["prev_hash"], expected_prev, expected_sequence)
-    if problem is not None:
-        return problem
-    if not record.get("erased") and personal_hash(record) != record["personal_hash"]:
-        return PERSONAL_CHANGED
-    if link_hash(record["prev_hash"], record) != record["record_hash"]:
-        return CONTENT_CHANGED
-    return None
-
-
 def verify_parts(
-    rows: Iterable[tuple[Any, ...]],
+    rows: Iterable[RecordParts[str]],
     anchor_hash: str | None = None,
     anchor_sequence: int | None = None,
     spell_times: bool = False,
 ) -> ChainReport:
-    """`verify_records` for records as tuples of parts (see PARTS), with the same results:
-    the fast path of a check of the database or of an export file.
+    """Check records of one site in sequence order; stop at the first broken one.
 
-    With `spell_times`, the times are passed through `canonical_time` where `link_hash`
-    would (an export file's, whose errors must surface at the same record and check).
+    Without an anchor, the first record's own `prev_hash` is trusted as the start (an
+    export of a time range starts mid-chain); with one, it must match. With
+    `spell_times`, the times are passed through `canonical_time` first (an export
+    file's, whose errors must surface at the record that holds them).
     """
     expected_prev, expected_sequence = anchor_hash, anchor_sequence
     checked, first, last = 0, None, None
     sha256, spell_personal, spell_link = hashlib.sha256, personal_text, link_text
     for row in rows:
-        (
-            sequence,
-            site_id,
-            recorded_at,
-            notice_version,
-            content_hash,
-            locale,
-            action,
-            choices,
-            source,
-            gpc,
-            expires_at,
-            consent_id,
-            user_agent_family,
-            ip_prefix,
-            erased,
-            personal,
-            prev_hash,
-            record_hash,
-        ) = row
+        sequence, prev_hash, personal = row.sequence, row.prev_hash, row.personal_hash
         if first is None:
             first = sequence
         problem = None
@@ -136,42 +67,38 @@ def verify_parts(
         ):
             problem = _order_problem(sequence, prev_hash, expected_prev, expected_sequence)
         elif (
-            not erased
+            not row.erased
             and sha256(
-                spell_personal(consent_id, user_agent_family, ip_prefix).encode("utf-8")
+                spell_personal(row.consent_id, row.user_agent_family, row.ip_prefix).encode("utf-8")
             ).hexdigest()
             != personal
         ):
             problem = PERSONAL_CHANGED
         else:
+            recorded_at, expires_at = row.recorded_at, row.expires_at
             if spell_times:
                 recorded_at = canonical_time(recorded_at)
                 expires_at = canonical_time(expires_at)
-            try:
-                text = spell_link(
-                    prev_hash,
-                    site_id,
-                    sequence,
-                    recorded_at,
-                    notice_version,
-                    content_hash,
-                    locale,
-                    action,
-                    choices,
-                    source,
-                    gpc,
-                    expires_at,
-                    personal,
-                )
-            except TypeError:  # a value of an unusual type: the reference spelling
-                record = dict(zip(PARTS, row, strict=True))
-                record["choices"] = json.loads(choices)
-                text = reference_link_text(prev_hash, record)
-            if sha256(text.encode("utf-8")).hexdigest() != record_hash:
+            text = spell_link(
+                prev_hash,
+                row.site_id,
+                sequence,
+                recorded_at,
+                row.notice_version,
+                row.content_hash,
+                row.locale,
+                row.action,
+                row.choices,
+                row.source,
+                row.gpc,
+                expires_at,
+                personal,
+            )
+            if sha256(text.encode("utf-8")).hexdigest() != row.record_hash:
                 problem = CONTENT_CHANGED
         if problem is not None:
             return ChainReport(checked, first, last, broken_at=sequence, problem=problem)
-        expected_prev = last = record_hash
+        expected_prev = last = row.record_hash
         expected_sequence = sequence
         checked += 1
     return ChainReport(checked, first, last)
