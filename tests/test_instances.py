@@ -103,7 +103,7 @@ def test_a_consent_from_one_instance_continues_on_the_other(
     status, first = record(port_a, version)
     assert status == 201, first
     consent_id = first["consent_id"]
-    status, second = record(port_b, version, action="reject_all", consent_id=consent_id)
+    status, second = record(port_b, version, action="reject_all", token=first["token"])
     assert status == 201, second
     assert second["consent_id"] == consent_id
 

@@ -113,14 +113,13 @@ def consent(admin_server: AdminServer) -> dict[str, Any]:
         "/consents",
         {"action": "accept_all", "notice_version": version, "locale": "en"},
     )
-    cid = first["consent_id"]
     choices = dict.fromkeys(OPTIONAL, False) | {"statistics": True}
-    api(admin_server, "/consents", {"action": "custom", "choices": choices, "consent_id": cid,
-                                     "notice_version": version, "locale": "en"})  # fmt: skip
+    second = api(admin_server, "/consents", {"action": "custom", "choices": choices,
+                 "token": first["token"], "notice_version": version, "locale": "en"})  # fmt: skip
     return api(
         admin_server,
         "/consents",
-        {"action": "custom", "choices": choices | {"analytics": True}, "consent_id": cid,
+        {"action": "custom", "choices": choices | {"analytics": True}, "token": second["token"],
          "notice_version": version, "locale": "pl", "source": "banner"},
     )  # fmt: skip
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.http import parse_etags, quote_etag
 
@@ -29,6 +29,7 @@ from zgoda.tokens import MAX_TOKEN_LENGTH
 from zgoda.web.client import client_facts
 from zgoda.web.cors import add_cors_headers
 from zgoda.web.tokens_ext import consent_tokens
+from zgoda.web.urls import public_url_for
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -36,7 +37,6 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 _json_text = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 BANNER_MAX_AGE = 300
-BANNER_CACHE_SIZE = 64
 
 
 class VerifyRequest(BaseModel):
@@ -75,31 +75,27 @@ class BannerDocument:
 
 
 def banner_document(loaded: LoadedNotice, config: BannerConfig) -> BannerDocument:
-    """The banner configuration as JSON with its ETag and caching headers, built once per host.
+    """The banner configuration as JSON with its ETag and caching headers, built once.
 
-    The links are absolute (the embed runs on other origins), so the document depends on
-    the host the request came to; a few hosts at most, but the Host header is the
-    client's to choose, so the cache is emptied rather than allowed to grow.
+    The links are absolute (the embed runs on other origins) and come from PUBLIC_URL,
+    never from the request's Host header: the answer is cached by browsers and proxies.
     """
-    cache: dict[tuple[str, ...], BannerDocument] = current_app.extensions.setdefault(
+    cache: dict[tuple[str, str], BannerDocument] = current_app.extensions.setdefault(
         "zgoda_banner_documents", {}
     )
-    # The parts of request.host_url, without building the URL on every request.
-    key = (loaded.site_id, config.body["locale"], request.scheme, request.host, request.root_path)
+    key = (loaded.site_id, config.body["locale"])
     document = cache.get(key)
     if document is None:
-        if len(cache) >= BANNER_CACHE_SIZE:
-            cache.clear()
-        site, locale = key[0], key[1]
+        site, locale = key
         body = config.body | {
             "content_hash": config.content_hash,
             "links": {
-                "privacy": url_for("pages.privacy", site=site, lang=locale, _external=True),
-                "cookies": url_for("pages.cookies", site=site, lang=locale, _external=True),
-                "consents": url_for("api.record_consent", site=site, _external=True),
+                "privacy": public_url_for("pages.privacy", site=site, lang=locale),
+                "cookies": public_url_for("pages.cookies", site=site, lang=locale),
+                "consents": public_url_for("api.record_consent", site=site),
             },
         }
-        etag = content_hash([config.content_hash, request.host_url])
+        etag = content_hash([config.content_hash, current_app.config["PUBLIC_URL"]])
         headers = (
             ("ETag", quote_etag(etag)),
             ("Cache-Control", f"public, max-age={BANNER_MAX_AGE}"),

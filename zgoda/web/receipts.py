@@ -39,6 +39,7 @@ from zgoda.tokens import MAX_TOKEN_LENGTH
 from zgoda.web.labels import action_label, source_label, status_label
 from zgoda.web.preferences import cookie_name
 from zgoda.web.tokens_ext import consent_tokens
+from zgoda.web.urls import public_url_for
 
 bp = Blueprint("receipts", __name__)
 
@@ -97,7 +98,7 @@ def receipt_json(site: str, consent_id: str) -> Response:
     _authorised_token(loaded, consent_id, tokens)
     history = _history_or_404(loaded, consent_id)
     language = history[-1].event.locale
-    policy_url = url_for("pages.privacy", site=site, lang=language, _external=True)
+    policy_url = public_url_for("pages.privacy", site=site, lang=language)
     receipt = consent_receipt(loaded, history, policy_url)
     body = json.dumps(receipt, ensure_ascii=False, indent=2) + "\n"
     filename = f"consent-receipt-{site}-{consent_id}.json"
