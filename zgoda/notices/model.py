@@ -14,8 +14,9 @@ import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from zgoda.notices.base import (
     LOCALES,
@@ -47,11 +48,48 @@ __all__ = [
     "Duration",
     "EmbedSettings",
     "Locale",
+    "EmailAddress",
     "Notice",
     "NotStated",
+    "SafeUrl",
     "Text",
     "TimeUnit",
 ]
+
+
+URL_SCHEMES = ("https", "http", "mailto", "tel")
+_ALLOWED = "use https:, http:, mailto: or tel:"
+
+
+def _safe_url(value: str) -> str:
+    """Refuse a URL a page must not link to: javascript:, data:, any other scheme, or none."""
+    # Browsers drop tabs and newlines inside a URL ("java\tscript:") and read "\" as "/";
+    # quotes and angle brackets are no part of a URL (RFC 3986), whatever escapes them.
+    if re.search(r'[\s\x00-\x1f\x7f\\"<>]', value):
+        raise ValueError('a URL may not hold spaces, control characters, \\, ", < or >')
+    scheme, colon, rest = value.partition(":")
+    if not colon or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        raise ValueError(f"{value!r} is not a URL: {_ALLOWED}")
+    scheme = scheme.lower()
+    if scheme not in URL_SCHEMES:
+        raise ValueError(f"URL scheme {scheme!r} is not allowed: {_ALLOWED}")
+    if scheme in ("https", "http") and not (rest.startswith("//") and urlsplit(value).hostname):
+        raise ValueError(f"{value!r} has no host, as in https://example.com/")
+    if not rest:
+        raise ValueError(f"{value!r} has nothing after {scheme}:")
+    return value
+
+
+def _email_address(value: str) -> str:
+    """An address the pages link to as mailto:; nothing a mail client would read as headers."""
+    if not re.fullmatch(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", value):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value
+
+
+# Every address in notice data that a page or a receipt links to has one of these types.
+SafeUrl = Annotated[str, AfterValidator(_safe_url)]
+EmailAddress = Annotated[str, AfterValidator(_email_address)]
 
 
 class LegalBasis(StrEnum):
@@ -96,11 +134,11 @@ class RegistryNumber(Strict):
 class Contact(Strict):
     """How to reach the controller or the DPO; a missing channel is NotStated."""
 
-    email: str | NotStated
+    email: EmailAddress | NotStated
     phone: list[str] = []
     fax: str | None = None
     postal_address: Address | None = None
-    web_form: str | None = None
+    web_form: SafeUrl | None = None
 
 
 class Controller(Strict):
@@ -199,7 +237,7 @@ class SupervisoryAuthority(Strict):
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
     address: str | None = None
     phone: str | None = None
-    email: str | None = None
+    email: EmailAddress | None = None
 
 
 class Requirement(Strict):
@@ -254,7 +292,7 @@ class Document(Strict):
     title: Text
     version: str | NotStated
     effective_date: str | NotStated
-    source_url: str | None = None
+    source_url: SafeUrl | None = None
 
     @field_validator("effective_date")
     @classmethod
@@ -271,7 +309,7 @@ class Notice(Strict):
 
     default_locale: Locale
     site_name: str
-    website: str | None = None
+    website: SafeUrl | None = None
     document: Document
     controller: Controller
     dpo: DataProtectionOfficer | NotStated
