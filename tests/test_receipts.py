@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.test_api import OPTIONAL, SITE, flip, record
+from zgoda.consent.tokens import ConsentTokens, TokenPayload
 from zgoda.receipts import RECEIPT_VERSION
 from zgoda.store.db import engine
 from zgoda.store.log import history_for
-from zgoda.tokens import ConsentTokens, TokenPayload
 from zgoda.web.tokens_ext import consent_tokens
 
 

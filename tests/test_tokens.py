@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from zgoda.consent.tokens import TOKEN_SALT, ConsentTokens, TokenPayload, site_key, site_serializer
 from zgoda.errors import ExpiredToken, ForgedToken, MalformedToken, OtherSiteToken
-from zgoda.tokens import TOKEN_SALT, ConsentTokens, TokenPayload, site_key, site_serializer
 
 SECRET = "test-secret"
 MAX_AGE = 3600

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import force_locale, gettext
 
-from zgoda.consent import lifetime, purpose_hashes
+from zgoda.consent.rules import rules_for
 from zgoda.i18n import format_duration
 from zgoda.notices.loader import LoadedNotice, content_hash
 from zgoda.notices.model import LOCALES, Duration, NotStated, Text
@@ -39,6 +39,7 @@ def _duration(value: Duration | str | NotStated, locale: str) -> str:
 def build_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:
     """The banner texts and purposes of one site in one language (needs an app context)."""
     notice = loaded.notice
+    rules = rules_for(loaded)
     with force_locale(locale):
         texts = {
             "title": gettext("Your privacy choices on %(site)s", site=notice.site_name),
@@ -48,11 +49,9 @@ def build_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:
                 "Nothing is switched on until you choose, and you can change or withdraw "
                 "your choice at any time under “Cookie settings”.",
                 controller=notice.controller.name,
-                purposes=", ".join(
-                    p.name.get(locale) for p in notice.cookies.purposes if not p.required
-                ),
+                purposes=", ".join(rules.by_id[p].name.get(locale) for p in rules.optional),
             )
-            if any(not p.required for p in notice.cookies.purposes)
+            if rules.optional
             else gettext(
                 "%(controller)s uses only cookies that are strictly necessary for the site "
                 "to work; they need no consent.",
@@ -78,6 +77,7 @@ def build_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:
                 "name": purpose.name.get(locale),
                 "description": purpose.description.get(locale),
                 "required": purpose.required,
+                "hash": rules.hashes[purpose.id],
                 "cookies": []
                 if isinstance(purpose.cookies, NotStated)
                 else [
@@ -93,22 +93,15 @@ def build_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:
             }
             for purpose in notice.cookies.purposes
         ]
-    hashes = purpose_hashes(loaded)
-    for purpose in purposes:
-        purpose["hash"] = hashes[str(purpose["id"])]
     body = {
         "site": loaded.site_id,
         "site_name": notice.site_name,
         "locale": locale,
         "notice_version": loaded.version,
-        "consent_lifetime_days": lifetime(notice.embed.consent_lifetime).days,
+        "consent_lifetime_days": rules.lifetime.days,
         "texts": texts,
         "purposes": purposes,
-        "consent_mode": {
-            purpose_id: types
-            for purpose_id, types in notice.embed.consent_mode.items()
-            if purpose_id in hashes
-        },
+        "consent_mode": dict(rules.consent_mode),
     }
     return BannerConfig(body=body, content_hash=content_hash(body))
 

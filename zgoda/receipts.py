@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-from zgoda.consent import Action
+from zgoda.consent import Action, ConsentState, recorded_consent, rules_for
 from zgoda.notices.loader import LoadedNotice
 from zgoda.notices.model import ConsentPurpose, NotStated
 from zgoda.store.chain import canonical_time
@@ -21,6 +21,7 @@ RECEIPT_VERSION = "KI-CR-v1.1.0"
 # consentReceiptID = uuid5(this, "<site>/<consent id>/<sequence of the latest event>").
 RECEIPT_NAMESPACE = uuid.UUID("5b0e1f8e-4a3c-5d2b-9c61-7a0e2f3d4b5c")
 
+# The receipt's summary: the consent's state, and for a valid one what the choice says.
 Status = Literal["active", "withdrawn", "refused", "stale", "expired"]
 
 
@@ -34,22 +35,17 @@ def consent_status(
 ) -> Status:
     """Where the consent stands: expired, given for an older notice, withdrawn, refused, or active."""
     event = latest.event
-    if event.expires_at <= (now or datetime.now(UTC)):
+    rules = rules_for(loaded)
+    state = recorded_consent(event, rules, now).state
+    if state is ConsentState.EXPIRED:
         return "expired"
-    if event.notice_version != loaded.version:
+    if state is ConsentState.STALE:
         return "stale"
     if event.action == Action.WITHDRAW:
         return "withdrawn"
-    if not any(
-        granted for purpose, granted in event.choices.items() if purpose in optional(loaded)
-    ):
+    if not any(event.choices.get(purpose) for purpose in rules.optional):
         return "refused"
     return "active"
-
-
-def optional(loaded: LoadedNotice) -> dict[str, ConsentPurpose]:
-    """The site's purposes that need consent, by id."""
-    return {p.id: p for p in loaded.notice.cookies.purposes if not p.required}
 
 
 def consent_receipt(
@@ -70,12 +66,8 @@ def consent_receipt(
     contact = controller.contact
     email = "" if isinstance(contact.email, NotStated) else contact.email
     address = contact.postal_address or controller.address
-    consent_purposes = optional(loaded)
-    granted = [
-        purpose_id
-        for purpose_id, chosen in event.choices.items()
-        if chosen and purpose_id in consent_purposes
-    ]
+    rules = rules_for(loaded)
+    granted = [purpose_id for purpose_id in rules.optional if event.choices.get(purpose_id)]
     return {
         "version": RECEIPT_VERSION,
         "jurisdiction": controller.address.country,
@@ -105,7 +97,7 @@ def consent_receipt(
             {
                 "service": notice.site_name,
                 "purposes": [
-                    _purpose(consent_purposes[purpose_id], event.locale, event.expires_at)
+                    _purpose(rules.by_id[purpose_id], event.locale, event.expires_at)
                     for purpose_id in granted
                 ],
             }

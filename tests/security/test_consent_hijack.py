@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 
 from tests.test_api import OTHER_SITE, SITE, assert_error, flip, post_consent, record, verify
 from tests.test_receipts import page_url
+from zgoda.consent.tokens import ConsentTokens, site_serializer
 from zgoda.store.db import engine
 from zgoda.store.log import history_for
-from zgoda.tokens import ConsentTokens, site_serializer
 from zgoda.web.tokens_ext import consent_tokens
 
 

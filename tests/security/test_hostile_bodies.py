@@ -10,7 +10,7 @@ from flask import Flask
 from tests.security.test_consent_hijack import logged, sign
 from tests.test_api import SITE, assert_error, banner, post_consent, record, verify
 from tests.test_receipts import hidden_fields, page_url
-from zgoda.tokens import ConsentTokens
+from zgoda.consent.tokens import ConsentTokens
 
 # Each fits in the default 16 KiB body, and nests deeper than Python's json can recurse.
 NESTED_BODIES = {

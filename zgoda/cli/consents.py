@@ -14,14 +14,13 @@ import click
 from sqlalchemy import select
 
 from zgoda.cli import ZgodaGroup
+from zgoda.consent import erase_event, rules_for
 from zgoda.errors import ZgodaError
 from zgoda.export import FORMATS, Format, export_chunks, parse_moment
 from zgoda.export.files import export_length, verify_export, write_export
-from zgoda.notices.loader import LoadedNotice
 from zgoda.notices.registry import notice_registry
-from zgoda.store.audit import ERASED, anchor, erase_consent, purge_before, verify_site
+from zgoda.store.audit import anchor, erase_consent, purge_before, verify_site
 from zgoda.store.db import engine
-from zgoda.store.event import ConsentEvent
 from zgoda.store.tables import chain_heads
 from zgoda.store.verify import ChainReport
 
@@ -76,7 +75,7 @@ def known_site(site: str) -> str:
 def site_purposes(site: str) -> list[str]:
     """The purpose ids of the site's current notice (none if it has no notice any more)."""
     loaded = notice_registry().notices.get(site)
-    return [] if loaded is None else [purpose.id for purpose in loaded.notice.cookies.purposes]
+    return [] if loaded is None else list(rules_for(loaded).purposes)
 
 
 # --- export ----------------------------------------------------------------------------------
@@ -176,25 +175,6 @@ def verify_command(file: Path | None, database: bool, site: str | None) -> None:
 # --- erase and purge -------------------------------------------------------------------------
 
 
-def erase_event(site: str, loaded: LoadedNotice, now: datetime) -> ConsentEvent:
-    """The record that logs an erasure: no personal data, no choices, made by an admin."""
-    return ConsentEvent(
-        site_id=site,
-        consent_id=ERASED,
-        notice_version=loaded.version,
-        content_hash="0" * 16,
-        locale=loaded.notice.default_locale,
-        action="erase",
-        choices={},
-        source="admin",
-        gpc=False,
-        user_agent_family="admin",
-        ip_prefix=None,
-        recorded_at=now,
-        expires_at=now,
-    )
-
-
 @consents_cli.command("erase")
 @click.option("--site", required=True, help="The site id.")
 @click.option("--consent-id", required=True, help="The consent id the request is about.")
@@ -203,7 +183,7 @@ def erase_command(site: str, consent_id: str) -> None:
     loaded = notice_registry().notices.get(site)
     if loaded is None:
         raise click.BadParameter(f"unknown site {site!r}", param_hint="'--site'")
-    erased = erase_consent(engine(), site, consent_id, erase_event(site, loaded, datetime.now(UTC)))
+    erased = erase_consent(engine(), site, consent_id, erase_event(loaded, datetime.now(UTC)))
     if not erased:
         raise ZgodaError(f"nothing to erase: no record of {site} has the consent id {consent_id!r}")
     click.echo(f"Erased the consent id, browser and network from {erased} records of {site}.")

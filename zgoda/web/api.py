@@ -14,18 +14,20 @@ from werkzeug.http import parse_etags, quote_etag
 from zgoda.banner import BannerConfig
 from zgoda.consent import (
     ConsentRequest,
+    ConsentState,
     build_event,
     proven_consent_id,
-    token_max_age,
+    read_consent,
+    rules_for,
     token_payload,
 )
-from zgoda.errors import ApiError, TokenError, Unprocessable, UnsupportedMediaType
+from zgoda.consent.tokens import MAX_TOKEN_LENGTH
+from zgoda.errors import ApiError, Unprocessable, UnsupportedMediaType
 from zgoda.notices.loader import LoadedNotice, content_hash
 from zgoda.notices.model import LOCALES
 from zgoda.notices.registry import notice_registry
 from zgoda.store.db import engine
 from zgoda.store.group_commit import group_commit
-from zgoda.tokens import MAX_TOKEN_LENGTH
 from zgoda.web.client import client_facts
 from zgoda.web.cors import add_cors_headers
 from zgoda.web.tokens_ext import consent_tokens
@@ -116,14 +118,14 @@ def record_consent(site: str) -> Response:
     if request.method == "OPTIONS":
         return add_cors_headers(Response(status=204), loaded, "POST")
     consent_request = parse_body(ConsentRequest)
+    rules = rules_for(loaded)
     previous = consent_request.token
-    continues = proven_consent_id(consent_tokens(), loaded, previous) if previous else None
-    config = site_banner(loaded, consent_request.locale)
+    continues = proven_consent_id(consent_tokens(), rules, previous) if previous else None
+    shown = site_banner(loaded, consent_request.locale).content_hash
     client = client_facts(gpc=consent_request.gpc)
-    event = build_event(loaded, consent_request, client, config.content_hash, continues)
+    event = build_event(rules, consent_request, client, shown, continues)
     group_commit(engine()).append(event)
-    payload = token_payload(event, purpose_hashes(config), config.body["consent_mode"])
-    token = consent_tokens().issue(site, payload)
+    token = consent_tokens().issue(site, token_payload(event, rules))
     answer = {
         "choices": event.choices,
         "consent_id": event.consent_id,
@@ -143,20 +145,16 @@ def verify(site: str) -> Response:
     loaded = notice_registry().get_or_404(site)
     if request.method == "OPTIONS":
         return add_cors_headers(Response(status=204), loaded, "POST")
-    token = parse_body(VerifyRequest).token
-    max_age = token_max_age(loaded)
-    try:
-        payload = consent_tokens().verify(site, token, max_age=max_age)
-    except TokenError as error:
-        return add_cors_headers(
-            jsonify(valid=False, status=error.reason, message=error.message), loaded, "POST"
-        )
-    current = purpose_hashes(site_banner(loaded, loaded.notice.default_locale))
-    stale = payload.notice_version != loaded.version
-    changed = sorted(p for p, h in current.items() if payload.purpose_hashes.get(p) != h)
+    rules = rules_for(loaded)
+    consent = read_consent(consent_tokens(), rules, parse_body(VerifyRequest).token)
+    payload = consent.payload
+    if payload is None or consent.state is ConsentState.EXPIRED:
+        answer = jsonify(valid=False, status=consent.state, message=consent.problem)
+        return add_cors_headers(answer, loaded, "POST")
+    changed = sorted(p for p, h in rules.hashes.items() if payload.purpose_hashes.get(p) != h)
     response = jsonify(
-        valid=not stale,
-        status="stale" if stale else "valid",
+        valid=consent.state is ConsentState.VALID,
+        status=consent.state,
         consent_id=payload.consent_id,
         notice_version=payload.notice_version,
         current_notice_version=loaded.version,
@@ -185,11 +183,6 @@ def site_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:
         raise ApiError(f"unknown language {locale!r}; use one of: {', '.join(LOCALES)}", "lang")
     banners: dict[tuple[str, str], BannerConfig] = current_app.extensions["zgoda_banners"]
     return banners[(loaded.site_id, locale)]
-
-
-def purpose_hashes(config: BannerConfig) -> dict[str, str]:
-    """Purpose id -> content hash, as the banner configuration publishes them."""
-    return {purpose["id"]: purpose["hash"] for purpose in config.body["purposes"]}
 
 
 def parse_body(model: type[ModelT]) -> ModelT:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from zgoda.consent import ConsentRequest
+from zgoda.consent import ConsentRequest, rules_for
 from zgoda.export import FORMATS, MEDIA_TYPES
 from zgoda.notices.loader import SITE_ID_PATTERN, LoadedNotice
 from zgoda.notices.model import LOCALES
@@ -40,7 +40,7 @@ EXTENSION_KEY = "zgoda_openapi"
 
 def consent_examples(loaded: LoadedNotice) -> dict[str, Any]:
     """Bodies that one site accepts today: its current notice version and purposes."""
-    optional = [purpose.id for purpose in loaded.notice.cookies.purposes if not purpose.required]
+    optional = rules_for(loaded).optional
     shown = {"notice_version": loaded.version, "locale": loaded.notice.default_locale}
     custom = {"action": "custom", "choices": {p: i == 0 for i, p in enumerate(optional)}}
     return {

@@ -8,8 +8,6 @@ token, so a change or withdrawal there continues the same consent id.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, current_app, redirect, request, url_for
 from pydantic import ValidationError
 from werkzeug.exceptions import BadRequest
@@ -17,21 +15,23 @@ from werkzeug.wrappers import Response
 
 from zgoda.consent import (
     Action,
+    Consent,
     ConsentRequest,
     ProvenConsentId,
     Source,
     build_event,
     proven_consent_id,
-    token_max_age,
+    read_consent,
+    rules_for,
     token_payload,
 )
-from zgoda.errors import ExpiredToken, StaleNotice, TokenError, UnprovenConsent
+from zgoda.errors import StaleNotice, UnprovenConsent
 from zgoda.i18n import current_locale
 from zgoda.notices.loader import LoadedNotice
 from zgoda.notices.registry import notice_registry
 from zgoda.store.db import engine
 from zgoda.store.group_commit import group_commit
-from zgoda.web.api import purpose_hashes, site_banner
+from zgoda.web.api import site_banner
 from zgoda.web.client import client_facts
 from zgoda.web.tokens_ext import consent_tokens
 
@@ -45,31 +45,10 @@ def cookie_name(site_id: str) -> str:
     return f"{current_app.config['CONSENT_COOKIE']}_{site_id}"
 
 
-def current_consent(loaded: LoadedNotice) -> dict[str, Any] | None:
-    """What this browser chose for the site, from its cookie: choices and status, or None."""
+def current_consent(loaded: LoadedNotice) -> Consent:
+    """What this browser chose for the site, from its cookie on Zgoda's domain."""
     token = request.cookies.get(cookie_name(loaded.site_id))
-    if not token:
-        return None
-    max_age = token_max_age(loaded)
-    try:
-        payload = consent_tokens().verify(loaded.site_id, token, max_age=max_age)
-    except ExpiredToken:
-        return {"status": "expired", "choices": {}, "consent_id": None}
-    except TokenError:
-        return None
-    status = "valid" if payload.notice_version == loaded.version else "stale"
-    return {"status": status, "choices": payload.granted, "consent_id": payload.consent_id}
-
-
-def cookie_consent_id(loaded: LoadedNotice) -> ProvenConsentId | None:
-    """The consent id this browser's cookie proves (expired too), or None to start one."""
-    token = request.cookies.get(cookie_name(loaded.site_id))
-    if not token:
-        return None
-    try:
-        return proven_consent_id(consent_tokens(), loaded, token)
-    except UnprovenConsent:
-        return None
+    return read_consent(consent_tokens(), rules_for(loaded), token)
 
 
 @bp.post("/<site>/cookies/preferences")
@@ -83,16 +62,22 @@ def save(site: str) -> Response:
     action = FORM_ACTIONS.get(request.form.get("action", ""))
     if action is None:
         raise BadRequest("the form's action must be accept_all, reject_all, custom or withdraw")
-    optional = [purpose.id for purpose in loaded.notice.cookies.purposes if not purpose.required]
+    rules = rules_for(loaded)
     receipt_token = request.form.get("token")
-    previous_id: ProvenConsentId | None
+    previous_id: ProvenConsentId | None = None
     if receipt_token is not None:
         try:
-            previous_id = proven_consent_id(consent_tokens(), loaded, receipt_token)
+            previous_id = proven_consent_id(consent_tokens(), rules, receipt_token)
         except UnprovenConsent as error:
             raise BadRequest("the form was not filled in as the page sent it") from error
     else:
-        previous_id = cookie_consent_id(loaded)
+        # The cookie continues its consent id (expired too); an untrusted one starts anew.
+        cookie = request.cookies.get(cookie_name(site))
+        if cookie:
+            try:
+                previous_id = proven_consent_id(consent_tokens(), rules, cookie)
+            except UnprovenConsent:
+                previous_id = None
     locale = current_locale()
 
     def back(consent_id: str | None, flag: str) -> str:
@@ -107,21 +92,19 @@ def save(site: str) -> Response:
             action=action,
             notice_version=request.form.get("notice_version", ""),
             locale=locale,
-            choices={p: request.form.get(f"purpose-{p}") == "on" for p in optional}
+            choices={p: request.form.get(f"purpose-{p}") == "on" for p in rules.optional}
             if action is Action.CUSTOM
             else None,
             source=Source.PREFERENCES_PAGE,
         )
-        config = site_banner(loaded, locale)
-        event = build_event(
-            loaded, consent_request, client_facts(), config.content_hash, previous_id
-        )
+        shown = site_banner(loaded, locale).content_hash
+        event = build_event(rules, consent_request, client_facts(), shown, previous_id)
     except StaleNotice:
         return redirect(back(previous_id, "changed"), 303)
     except ValidationError as error:
         raise BadRequest("the form was not filled in as the page sent it") from error
     group_commit(engine()).append(event)
-    token = consent_tokens().issue(site, token_payload(event, purpose_hashes(config)))
+    token = consent_tokens().issue(site, token_payload(event, rules))
     response = redirect(back(event.consent_id, "saved"), 303)
     response.set_cookie(
         cookie_name(site),

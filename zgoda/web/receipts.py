@@ -27,7 +27,8 @@ from babel.dates import format_datetime
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from zgoda.consent import proven_consent_id
+from zgoda.consent import proven_consent_id, recorded_consent, rules_for
+from zgoda.consent.tokens import MAX_TOKEN_LENGTH
 from zgoda.errors import UnprovenConsent
 from zgoda.i18n import current_locale
 from zgoda.notices.loader import LoadedNotice
@@ -35,7 +36,6 @@ from zgoda.notices.registry import notice_registry
 from zgoda.receipts import consent_receipt, consent_status
 from zgoda.store.db import engine
 from zgoda.store.log import LoggedEvent, history_for
-from zgoda.tokens import MAX_TOKEN_LENGTH
 from zgoda.web.labels import action_label, source_label, status_label
 from zgoda.web.preferences import cookie_name
 from zgoda.web.tokens_ext import consent_tokens
@@ -62,11 +62,7 @@ def show(site: str, consent_id: str) -> Response:
     history = _history_or_404(loaded, consent_id)
     latest = history[-1]
     status = consent_status(loaded, latest)
-    consent = {
-        "status": {"stale": "stale", "expired": "expired"}.get(status, "valid"),
-        "choices": dict(latest.event.choices),
-        "consent_id": consent_id,
-    }
+    consent = recorded_consent(latest.event, rules_for(loaded))
     page = render_template(
         "receipt.html",
         loaded=loaded,
@@ -155,7 +151,7 @@ def _authorised_token(loaded: LoadedNotice, consent_id: str, tokens: Iterable[st
         if not token or len(token) > MAX_TOKEN_LENGTH:
             continue
         try:
-            if proven_consent_id(consent_tokens(), loaded, token) == consent_id:
+            if proven_consent_id(consent_tokens(), rules_for(loaded), token) == consent_id:
                 return token
         except UnprovenConsent:
             continue

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 
-from zgoda.tokens import ConsentTokens
+from zgoda.consent.tokens import ConsentTokens
 
 if TYPE_CHECKING:
     from flask import Flask
