@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -49,11 +49,8 @@ def append_all_in(connection: Connection, events: list[ConsentEvent]) -> list[in
     Returns their sequence numbers (see `appender.append_all`, which this runs on the
     connection's own DBAPI cursor, inside the same transaction).
     """
-    cursor = connection.connection.cursor()
-    try:
+    with closing(connection.connection.cursor()) as cursor:
         return append_all(cursor, chain_sql(connection.dialect), events)
-    finally:
-        cursor.close()
 
 
 def events_for(engine: Engine, site_id: str, consent_id: str) -> list[ConsentEvent]:
