@@ -1,10 +1,14 @@
-"""Rate limits on consent writes, per client address; shared through Redis when configured.
+"""Rate limits per client network: consent writes, and failed API-key attempts.
 
-Built on `limits` (the library under Flask-Limiter) and checked only by the views that
-write to the consent log: Flask-Limiter's hooks ran on every request, banner reads
-included, and cost more than the whole banner view. Counting in this process (memory://,
-the default) uses `LocalWindows` instead of limits' MemoryStorage, which takes a lock per
-key and starts a timer thread every 10 ms to expire keys: a sixth of a consent write's CPU.
+Built on `limits` (the library under Flask-Limiter) and checked only by the views that need
+them: Flask-Limiter's hooks ran on every request, banner reads included, and cost more than
+the whole banner view. Counting in this process (memory://, the default) uses `LocalWindows`
+instead of limits' MemoryStorage, which takes a lock per key and starts a timer thread every
+10 ms to expire keys: a sixth of a consent write's CPU. With several workers, each counts alone.
+
+Counts shared through Redis fail open: while the store cannot be reached, this process counts
+on its own (see `SharedStore`), so a consent is never refused, nor answered with a 500,
+because the rate-limit store is down.
 """
 
 from __future__ import annotations
@@ -12,56 +16,115 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from flask import current_app, request
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from werkzeug.exceptions import TooManyRequests
 
+from zgoda.errors import Unauthorized
+from zgoda.web.client import rate_limit_key
+
 if TYPE_CHECKING:
+    from logging import Logger
+
     from flask import Flask
 
 EXTENSION_KEY = "zgoda_limits"
 # The endpoints that append to the consent log.
 CONSENT_WRITES = ("api.record_consent", "preferences.save")
 
+# Per visitor network (an IPv4 address, an IPv6 /64). The per-minute limit lets a shared
+# office or carrier NAT record a few hundred choices a minute; the per-second one lets a
+# crowd arriving together through, and stops a flood from one network at 10 writes a second
+# sustained. README "Rate limits" says how the numbers were chosen.
+DEFAULT_CONSENT_RATE_LIMIT = "20 per second; 600 per minute"
+# Failed API-key attempts (dashboard sign-in, export API) per network; successes are free.
+DEFAULT_API_KEY_FAILURE_LIMIT = "10 per 15 minutes"
+
+# A Redis that does not answer must not hold a consent write for long: one quick reconnect
+# (a pooled connection dies when Redis restarts), then the write is counted locally. A URI
+# can still set its own timeouts (redis://host:6379/0?socket_timeout=1).
+REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
+REDIS_TIMEOUT_SECONDS = 0.5
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class LocalWindows:
-    """Fixed-window counts per address in this process: what memory:// counts in `limits`."""
+class Windows(Protocol):
+    """Where hits are counted; both methods answer None within the limits, else when to retry."""
 
-    # Windows that ended are dropped once this many addresses are counted (once per window:
-    # many addresses within one window must not make every hit scan them all).
+    def hit(self, key: str) -> float | None:
+        """Count a hit unless it would be over a limit."""
+
+    def test(self, key: str) -> float | None:
+        """Whether a hit would be within the limits, without counting one."""
+
+
+class LocalWindows:
+    """Fixed-window counts per key in this process, for one or more limits."""
+
+    # Windows that ended are dropped once this many keys are counted (once per window of the
+    # longest limit: many keys within one window must not make every hit scan them all).
     PRUNE_AT = 10_000
 
-    def __init__(self, item: RateLimitItem):
-        self._amount = item.amount
-        self._seconds = item.get_expiry()
+    def __init__(self, items: Sequence[RateLimitItem]):
+        self._amounts = tuple(item.amount for item in items)
+        self._seconds = tuple(item.get_expiry() for item in items)
+        self._longest = self._seconds.index(max(self._seconds))
+        self._no_hits = (0,) * len(self._seconds)
         self._lock = threading.Lock()
-        self._windows: dict[str, tuple[int, int]] = {}  # address -> (window number, hits)
-        self._pruned_in = -1  # the window in which ended windows were last dropped
+        # key -> (window number per limit, hits per limit)
+        self._windows: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        self._pruned_in = -1  # the longest limit's window in which ended ones were dropped
 
-    def hit(self, address: str) -> float | None:
-        """Count a hit; None if it is within the limit, else when the window ends."""
+    def hit(self, key: str) -> float | None:
+        """Count a hit; None if it is within the limits, else when the latest full window ends."""
+        return self._count(key, 1)
+
+    def test(self, key: str) -> float | None:
+        """None if a hit would be within the limits, else when the latest full window ends."""
+        return self._count(key, 0)
+
+    def _count(self, key: str, cost: int) -> float | None:
         now = time.time()
-        window = int(now // self._seconds)
+        current = tuple([int(now // seconds) for seconds in self._seconds])
         with self._lock:
-            started, hits = self._windows.get(address, (window, 0))
-            if started != window:
-                hits = 0
-            if hits >= self._amount:
-                return (window + 1) * self._seconds
-            if len(self._windows) >= self.PRUNE_AT and self._pruned_in != window:
-                self._windows = {a: w for a, w in self._windows.items() if w[0] == window}
-                self._pruned_in = window
-            self._windows[address] = (window, hits + 1)
+            windows, hits = self._windows.get(key, (current, self._no_hits))
+            if windows != current:
+                hits = tuple(
+                    [
+                        count if window == now_in else 0
+                        for window, now_in, count in zip(windows, current, hits, strict=True)
+                    ]
+                )
+            reset_at: float | None = None
+            for window, seconds, count, amount in zip(
+                current, self._seconds, hits, self._amounts, strict=True
+            ):
+                if count >= amount and (reset_at is None or (window + 1) * seconds > reset_at):
+                    reset_at = (window + 1) * seconds
+            if reset_at is not None or not cost:
+                return reset_at
+            longest = current[self._longest]
+            if len(self._windows) >= self.PRUNE_AT and self._pruned_in != longest:
+                self._windows = {
+                    k: (w, h)
+                    for k, (w, h) in self._windows.items()
+                    if any(a == b for a, b in zip(w, current, strict=True))
+                }
+                self._pruned_in = longest
+            self._windows[key] = (current, tuple([count + cost for count in hits]))
         return None
 
 
@@ -69,40 +132,196 @@ class LocalWindows:
 class SharedWindows:
     """Fixed-window counts in a `limits` storage (Redis): shared by every instance using it."""
 
-    item: RateLimitItem
+    items: tuple[RateLimitItem, ...]
     limiter: FixedWindowRateLimiter
-    key: str
+    namespace: str
 
-    def hit(self, address: str) -> float | None:
-        """Count a hit; None if it is within the limit, else when the window ends."""
-        if self.limiter.hit(self.item, self.key, address):
-            return None
-        reset_at, _remaining = self.limiter.get_window_stats(self.item, self.key, address)
+    def hit(self, key: str) -> float | None:
+        """Count a hit; None if it is within the limits, else when the full window ends.
+
+        The limits are hit in order, so a hit refused by a later one still counts in the
+        earlier ones (as in Flask-Limiter): it can only make the count stricter.
+        """
+        for item in self.items:
+            if not self.limiter.hit(item, self.namespace, key):
+                return self._reset_at(item, key)
+        return None
+
+    def test(self, key: str) -> float | None:
+        """None if a hit would be within the limits, else when the full window ends."""
+        for item in self.items:
+            if not self.limiter.test(item, self.namespace, key):
+                return self._reset_at(item, key)
+        return None
+
+    def _reset_at(self, item: RateLimitItem, key: str) -> float:
+        reset_at, _remaining = self.limiter.get_window_stats(item, self.namespace, key)
         return float(reset_at)
 
 
+class SharedStore:
+    """A `limits` storage shared between instances (Redis), and whether it is answering.
+
+    Protocol: while the store answers, every hit goes to it. The first error starts an
+    outage: one warning is logged, `failing_open` turns true, and hits are counted by this
+    process's own windows; one hit every RETRY_SECONDS (under the lock, so only one thread
+    at a time) tries the store again, bounded by the client's timeouts. The first answer
+    ends the outage with one info line. A limit is never stricter during an outage than
+    the same limit counted in memory.
+    """
+
+    RETRY_SECONDS = 5.0
+
+    def __init__(self, uri: str, logger: Logger):
+        storage = storage_from_string(uri, wrap_exceptions=True, **_client_options(uri))
+        self.limiter = FixedWindowRateLimiter(storage)
+        self._logger = logger
+        self._lock = threading.Lock()
+        self._failing_since: float | None = None  # time.monotonic() when the outage began
+        self._retry_at = 0.0
+        self.outages = 0  # since the app started
+        self.uncounted_hits = 0  # hits counted only in this process, over all outages
+
+    @property
+    def failing_open(self) -> bool:
+        """Whether the store is unreachable and limits are counted in this process only."""
+        return self._failing_since is not None
+
+    def windows(self, items: tuple[RateLimitItem, ...], namespace: str) -> FailOpenWindows:
+        """Windows for `items` counted in this store, or locally while it is failing."""
+        return FailOpenWindows(
+            SharedWindows(items, self.limiter, namespace), LocalWindows(items), self
+        )
+
+    def should_try(self) -> bool:
+        """Whether this hit goes to the store: always when healthy, else once per retry."""
+        if self._failing_since is None:  # read without the lock: the common case stays free
+            return True
+        with self._lock:
+            now = time.monotonic()
+            if self._failing_since is not None and now < self._retry_at:
+                self.uncounted_hits += 1
+                return False
+            self._retry_at = now + self.RETRY_SECONDS
+            return True
+
+    def failed(self, error: StorageError) -> None:
+        """The store did not answer: start an outage (logged once) or keep it going."""
+        with self._lock:
+            now = time.monotonic()
+            self.uncounted_hits += 1
+            self._retry_at = now + self.RETRY_SECONDS
+            if self._failing_since is not None:
+                return
+            self._failing_since = now
+            self.outages += 1
+        self._logger.warning(
+            "rate-limit store unreachable (%s): counting limits in this process until it "
+            "answers again",
+            error.storage_error,
+        )
+
+    def answered(self) -> None:
+        """The store answered: end the outage, if there was one (logged once)."""
+        if self._failing_since is None:
+            return
+        with self._lock:
+            if self._failing_since is None:
+                return
+            lasted = time.monotonic() - self._failing_since
+            self._failing_since = None
+        self._logger.info(
+            "rate-limit store answers again after %.0f s: counting limits in it again", lasted
+        )
+
+
 @dataclass(frozen=True)
-class ConsentWriteLimit:
-    """One app's limit on consent writes and where the writes are counted."""
+class FailOpenWindows:
+    """Windows in a shared store, counted in this process while the store is failing."""
 
-    item: RateLimitItem
-    windows: LocalWindows | SharedWindows
+    shared: SharedWindows
+    local: LocalWindows
+    store: SharedStore
 
-    def check(self, address: str) -> None:
-        """Count one write from `address`; 429 with Retry-After once it is over the limit."""
-        reset_at = self.windows.hit(address)
+    def hit(self, key: str) -> float | None:
+        """Count a hit; None if it is within the limits, else when the full window ends."""
+        return self._counted(self.shared.hit, self.local.hit, key)
+
+    def test(self, key: str) -> float | None:
+        """None if a hit would be within the limits, else when the full window ends."""
+        return self._counted(self.shared.test, self.local.test, key)
+
+    def _counted(
+        self,
+        shared: Callable[[str], float | None],
+        local: Callable[[str], float | None],
+        key: str,
+    ) -> float | None:
+        if self.store.should_try():
+            try:
+                reset_at = shared(key)
+            except StorageError as error:
+                self.store.failed(error)
+            else:
+                self.store.answered()
+                return reset_at
+        return local(key)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Limits on one kind of request per client network, and where they are counted."""
+
+    counted: str  # what is counted, for the 429's message: "consent writes"
+    items: tuple[RateLimitItem, ...]
+    windows: Windows
+
+    def check(self, key: str) -> None:
+        """Count one request from `key`; 429 with Retry-After once it is over a limit."""
+        self._refuse_after(self.windows.hit(key))
+
+    def refuse_if_over(self, key: str) -> None:
+        """429 with Retry-After if `key` is over a limit already, without counting."""
+        self._refuse_after(self.windows.test(key))
+
+    def count(self, key: str) -> None:
+        """Count one request from `key` (a failure), refusing nothing."""
+        self.windows.hit(key)
+
+    def _refuse_after(self, reset_at: float | None) -> None:
         if reset_at is None:
             return
         retry_after = max(1, math.ceil(reset_at - time.time()))
         raise TooManyRequests(
-            f"too many consent writes from this address: at most {self.item}",
+            f"too many {self.counted} from this network: at most "
+            + ", ".join(str(item) for item in self.items),
             retry_after=retry_after,
         )
 
 
-def client_address() -> str:
-    """The address the limit counts: the connecting peer (a proxy sets it via ProxyFix)."""
-    return request.remote_addr or "unknown"
+@dataclass(frozen=True)
+class Limits:
+    """One app's limits, and the shared store they are counted in (None: memory://)."""
+
+    consent_writes: Limit
+    key_failures: Limit
+    store: SharedStore | None
+
+    @property
+    def failing_open(self) -> bool:
+        """Whether the shared store is unreachable and limits are counted per process."""
+        return self.store is not None and self.store.failing_open
+
+
+def app_limits() -> Limits:
+    """The current app's limits."""
+    limits: Limits = current_app.extensions[EXTENSION_KEY]
+    return limits
+
+
+def client_network() -> str:
+    """The network the limits count: the connecting peer's (a proxy sets it via ProxyFix)."""
+    return rate_limit_key(request.remote_addr)
 
 
 def limited(view: Callable[P, R]) -> Callable[P, R]:
@@ -111,28 +330,66 @@ def limited(view: Callable[P, R]) -> Callable[P, R]:
     @wraps(view)
     def checked(*args: P.args, **kwargs: P.kwargs) -> R:
         if request.method != "OPTIONS":
-            limit: ConsentWriteLimit = current_app.extensions[EXTENSION_KEY]
-            limit.check(client_address())
+            app_limits().consent_writes.check(client_network())
         return view(*args, **kwargs)
 
     return checked
+
+
+@contextmanager
+def key_attempt(presented: str | None) -> Iterator[None]:
+    """Refuse (429) an API-key attempt from a network with too many failures; count this
+    attempt when the key it presented is refused (Unauthorized). No key is no attempt."""
+    limit = app_limits().key_failures
+    network = client_network()
+    limit.refuse_if_over(network)
+    try:
+        yield
+    except Unauthorized:
+        if presented:
+            limit.count(network)
+        raise
 
 
 def init_app(app: Flask) -> None:
     """Limit the consent-writing endpoints, counted in RATELIMIT_STORAGE_URI (memory or Redis).
 
     Call it after the blueprints are registered. Each app gets its own storage, so two
-    apps in one process (as in tests) count separately unless they share Redis.
+    apps in one process (as in tests) count separately unless they share Redis. Nothing
+    connects to Redis here: the app starts while it is down.
     """
-    item = parse(str(app.config["CONSENT_RATE_LIMIT"]))
+    consent_items = _items(app, "CONSENT_RATE_LIMIT", DEFAULT_CONSENT_RATE_LIMIT)
+    key_items = _items(app, "API_KEY_FAILURE_LIMIT", DEFAULT_API_KEY_FAILURE_LIMIT)
     uri = str(app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
-    windows: LocalWindows | SharedWindows
+    store: SharedStore | None = None
+    consent_windows: Windows
+    key_windows: Windows
     if uri == "memory://":
-        windows = LocalWindows(item)
+        consent_windows, key_windows = LocalWindows(consent_items), LocalWindows(key_items)
     else:
         prefix = str(app.config.get("RATELIMIT_KEY_PREFIX", "zgoda"))
-        limiter = FixedWindowRateLimiter(storage_from_string(uri))
-        windows = SharedWindows(item, limiter, f"{prefix}:consent-writes")
-    app.extensions[EXTENSION_KEY] = ConsentWriteLimit(item, windows)
+        store = SharedStore(uri, app.logger)
+        consent_windows = store.windows(consent_items, f"{prefix}:consent-writes")
+        key_windows = store.windows(key_items, f"{prefix}:api-key-failures")
+    app.extensions[EXTENSION_KEY] = Limits(
+        Limit("consent writes", consent_items, consent_windows),
+        Limit("failed API-key attempts", key_items, key_windows),
+        store,
+    )
     for endpoint in CONSENT_WRITES:
         app.view_functions[endpoint] = limited(app.view_functions[endpoint])  # type: ignore[assignment]
+
+
+def _items(app: Flask, setting: str, default: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(str(app.config.get(setting) or default)))
+
+
+def _client_options(uri: str) -> dict[str, Any]:
+    """Short timeouts and one immediate retry for a Redis client; nothing for other stores."""
+    if uri.split("://", 1)[0].lower() not in REDIS_SCHEMES:
+        return {}
+    return {
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        "retry": Retry(NoBackoff(), 1),
+    }
