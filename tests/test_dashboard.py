@@ -200,12 +200,13 @@ def test_signing_in_and_out(db_app: Flask) -> None:
     assert response.headers["Location"] == f"/admin/{SITE}?lang=en"
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    # The session keeps the key's id, never its secret.
+    # The cookie keeps only a random session token: neither the key's secret nor its id.
     session_value = client.get_cookie("session")
     assert session_value is not None
     session = db_app.session_interface.get_signing_serializer(db_app).loads(session_value.value)  # type: ignore[attr-defined]
-    assert session["admin_keys"] == {SITE: key_id}
-    assert key.split("_", 2)[2] not in session_value.value
+    assert set(session["admin_sessions"]) == {SITE}
+    assert len(session["admin_sessions"][SITE]) >= 43  # 256 random bits
+    assert key.split("_", 2)[2] not in session_value.value and key_id not in session_value.value
 
     markup = client.get(f"/admin/{SITE}?lang=en").get_data(as_text=True)
     assert f"Signed in with the API key {key_id}." in markup

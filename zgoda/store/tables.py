@@ -1,4 +1,4 @@
-"""The consent log's table: one row per event, appended, never updated."""
+"""The consent log's tables (one row per event, appended, never updated), API keys and sessions."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -81,4 +82,17 @@ api_keys = Table(
     Column("label", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+# Dashboard sessions signed in with an API key: the cookie holds a random token, this table
+# only its hash. Signing out deletes the row, so no copy of the cookie signs in again.
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_id", String(16), ForeignKey("api_keys.key_id"), nullable=False),
+    Column("site_id", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Index("ix_admin_sessions_created", "created_at"),
 )

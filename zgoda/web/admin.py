@@ -1,20 +1,23 @@
 """The site owner's dashboard at /admin/<site>, signed in with one of the site's API keys.
 
-Signing in keeps only the key's id in Flask's session cookie (signed, HttpOnly,
-SameSite=Lax), never the secret; every request checks again that the key is still
-active, so revoking it signs its sessions out.
+Signing in starts a session kept on the server (zgoda.store.keys): Flask's session cookie
+(signed, HttpOnly, SameSite=Lax, Secure over https) holds only a random token for it, never
+the key. Signing out deletes the session, so a copied cookie stops working too; a session
+also ends after ADMIN_SESSION_LIFETIME, after ADMIN_SESSION_IDLE_TIMEOUT unused, and when
+its key is revoked. Failed sign-ins count towards the per-network limit on key guesses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
-from flask import Blueprint, render_template, request, session, url_for
+from flask import Blueprint, current_app, render_template, request, session, url_for
 from flask_babel import gettext
 from markupsafe import Markup
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
@@ -24,13 +27,24 @@ from zgoda.i18n import current_locale, localized
 from zgoda.notices.loader import LoadedNotice
 from zgoda.notices.registry import notice_registry
 from zgoda.store.db import engine
-from zgoda.store.keys import authenticate, is_active
+from zgoda.store.keys import (
+    SessionEnded,
+    SessionLimits,
+    authenticate,
+    end_session,
+    resume_session,
+    start_session,
+)
 from zgoda.svg_charts import Series, bar_chart, line_chart
 from zgoda.web.labels import action_label, language_label
+from zgoda.web.limits import key_attempt
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-SESSION_KEY = "admin_keys"  # {site id: id of the key it was signed in with}
+SESSION_KEY = "admin_sessions"  # {site id: token of the session signed in to it}
+# A working day from sign-in; an hour unused ends it sooner (a browser left open).
+DEFAULT_SESSION_LIFETIME = timedelta(hours=8)
+DEFAULT_SESSION_IDLE_TIMEOUT = timedelta(hours=1)
 PERIOD_CHOICES = (7, 30, 90, 365)
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
@@ -41,10 +55,9 @@ def dashboard(site: str) -> Response:
     loaded = notice_registry().get_or_404(site)
     if request.method == "POST":
         return _sign_in(loaded)
-    key_id, ended = _signed_in_key(site)
-    if key_id is None:
-        problem = gettext("The key you signed in with has been revoked.") if ended else None
-        return _sign_in_page(loaded, problem, 200)
+    key_id = _signed_in_key(site)
+    if isinstance(key_id, SessionEnded):
+        return _sign_in_page(loaded, _ended_problem(key_id), 200)
     days = window_days(request.args.get("days"))
     optional = [p for p in loaded.notice.cookies.purposes if not p.required]
     stats = dashboard_stats(engine(), site, [p.id for p in optional], days)
@@ -72,43 +85,95 @@ def dashboard(site: str) -> Response:
 
 @bp.post("/<site>/sign-out")
 def sign_out(site: str) -> Response:
-    """Forget the signed-in key for this site and go back to the sign-in form."""
+    """End this site's session (for every copy of the cookie) and go back to the sign-in form."""
     notice_registry().get_or_404(site)
-    keys = dict(session.get(SESSION_KEY, {}))
-    keys.pop(site, None)
-    session[SESSION_KEY] = keys
+    _forget_session(site)
     return redirect(url_for(".dashboard", site=site, lang=current_locale()), 303)
 
 
 def _sign_in(loaded: LoadedNotice) -> Response:
     site = loaded.site_id
+    presented = request.form.get("api_key", "").strip()
     try:
-        key = authenticate(engine(), site, request.form.get("api_key", "").strip())
+        with key_attempt(presented):
+            key = authenticate(engine(), site, presented)
+    except TooManyRequests as error:
+        problem = gettext("Too many failed sign-in attempts from your network. Try again later.")
+        return _sign_in_page(loaded, problem, 429, {"Retry-After": str(error.retry_after)})
     except Unauthorized:
         return _sign_in_page(loaded, gettext("This is not a valid API key."), 401)
     except Forbidden:
         return _sign_in_page(loaded, gettext("This API key belongs to another site."), 403)
-    session[SESSION_KEY] = dict(session.get(SESSION_KEY, {})) | {site: key.key_id}
+    _forget_session(site)
+    token = start_session(engine(), key, _session_limits())
+    session[SESSION_KEY] = _session_tokens() | {site: token}
     return redirect(url_for(".dashboard", site=site, lang=current_locale()), 303)
 
 
-def _signed_in_key(site: str) -> tuple[str | None, bool]:
-    """The active key id this session signed in with, and whether a revoked one was dropped."""
-    keys = session.get(SESSION_KEY)
-    key_id = keys.get(site) if isinstance(keys, dict) else None
-    if not isinstance(key_id, str):
-        return None, False
-    if is_active(engine(), key_id, site):
-        return key_id, False
-    session[SESSION_KEY] = {s: k for s, k in keys.items() if s != site}  # type: ignore[union-attr]
-    return None, True
+def _signed_in_key(site: str) -> str | SessionEnded:
+    """The key id this browser's live session of `site` signed in with, or why there is none.
+
+    A session that ended is also dropped from the cookie.
+    """
+    token = _session_tokens().get(site)
+    if token is None:
+        return SessionEnded.UNKNOWN
+    key_id = resume_session(engine(), token, site, _session_limits())
+    if isinstance(key_id, SessionEnded):
+        session[SESSION_KEY] = {s: t for s, t in _session_tokens().items() if s != site}
+    return key_id
 
 
-def _sign_in_page(loaded: LoadedNotice, problem: str | None, status: int) -> Response:
+def _forget_session(site: str) -> None:
+    """End this browser's session of `site`, on the server and in the cookie."""
+    tokens = _session_tokens()
+    token = tokens.pop(site, None)
+    if token is not None:
+        end_session(engine(), token)
+        session[SESSION_KEY] = tokens
+
+
+def _session_tokens() -> dict[str, str]:
+    """The cookie's session token per site (a copy), ignoring anything malformed."""
+    stored = session.get(SESSION_KEY)
+    if not isinstance(stored, dict):
+        return {}
+    return {site: token for site, token in stored.items() if isinstance(token, str)}
+
+
+def _session_limits() -> SessionLimits:
+    config = current_app.config
+    return SessionLimits(
+        _duration(config.get("ADMIN_SESSION_LIFETIME"), DEFAULT_SESSION_LIFETIME),
+        _duration(config.get("ADMIN_SESSION_IDLE_TIMEOUT"), DEFAULT_SESSION_IDLE_TIMEOUT),
+    )
+
+
+def _duration(value: object, default: timedelta) -> timedelta:
+    """A setting given as a timedelta or as seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    return default
+
+
+def _ended_problem(ended: SessionEnded) -> str | None:
+    if ended is SessionEnded.REVOKED:
+        return str(gettext("The key you signed in with has been revoked."))
+    if ended is SessionEnded.EXPIRED:
+        return str(gettext("Your session has ended. Sign in again."))
+    return None
+
+
+def _sign_in_page(
+    loaded: LoadedNotice, problem: str | None, status: int, headers: dict[str, str] | None = None
+) -> Response:
     page = render_template(
         "admin_sign_in.html", loaded=loaded, notice=loaded.notice, problem=problem
     )
-    return Response(page, status=status, mimetype="text/html", headers=PRIVATE_HEADERS)
+    headers = PRIVATE_HEADERS | (headers or {})
+    return Response(page, status=status, mimetype="text/html", headers=headers)
 
 
 def _percent(value: float | None) -> str:
