@@ -1,4 +1,7 @@
-"""GET /api/v1/sites/<site>/consents/export: the site's consent log for its API key holders."""
+"""GET /api/v1/sites/<site>/consents/export: the site's consent log for its API key holders.
+
+A refused key counts towards the per-network limit on key guesses; over it, 429.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from zgoda.export import FORMATS, MEDIA_TYPES, Format, export_chunks, gzip_chunk
 from zgoda.notices.registry import notice_registry
 from zgoda.store.db import engine
 from zgoda.store.keys import authenticate
+from zgoda.web.limits import key_attempt
 
 bp = Blueprint("export_api", __name__, url_prefix="/api/v1")
 
@@ -46,7 +50,9 @@ def requested_moment(field: str) -> datetime | None:
 def export_consents(site: str) -> Response:
     """Stream the site's consent log as CSV or NDJSON, gzipped when the client accepts it."""
     loaded = notice_registry().get_or_404(site)
-    authenticate(engine(), site, bearer_key())
+    presented = bearer_key()
+    with key_attempt(presented):
+        authenticate(engine(), site, presented)
     fmt = requested_format()
     start, end = requested_moment("from"), requested_moment("to")
     purposes = [purpose.id for purpose in loaded.notice.cookies.purposes]
