@@ -12,6 +12,7 @@ from flask_babel import Babel, get_locale
 
 from zgoda.notices.model import LOCALES, Duration, Text
 from zgoda.notices.registry import notice_registry
+from zgoda.web.blueprints import is_api_request
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -81,7 +82,7 @@ def format_notice_date(value: str, locale: str | None = None) -> str:
 
 
 def _reject_unknown_language() -> None:
-    if request.path.startswith("/api/"):
+    if is_api_request():
         return  # the API answers an unknown language with a 400 naming it
     requested = request.args.get("lang")
     if requested is not None and requested not in LOCALES:
@@ -89,7 +90,7 @@ def _reject_unknown_language() -> None:
 
 
 def _remember_language(response: Response) -> Response:
-    if request.path.startswith("/api/"):
+    if is_api_request():
         return response  # API answers are cacheable and cookie-free
     requested = request.args.get("lang")
     if (

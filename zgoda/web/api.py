@@ -28,12 +28,14 @@ from zgoda.notices.model import LOCALES
 from zgoda.notices.registry import notice_registry
 from zgoda.store.db import engine
 from zgoda.store.group_commit import group_commit
+from zgoda.web import cors
+from zgoda.web.blueprints import API_PREFIX
 from zgoda.web.client import client_facts
-from zgoda.web.cors import add_cors_headers
 from zgoda.web.tokens_ext import consent_tokens
 from zgoda.web.urls import public_url_for
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
+cors.init_blueprint(bp)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _json_text = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
@@ -48,12 +50,10 @@ class VerifyRequest(BaseModel):
     token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
 
 
-@bp.route("/sites/<site>/banner", methods=["GET", "OPTIONS"])
+@bp.get("/sites/<site>/banner")
 def banner(site: str) -> Response:
     """Texts, purposes, links and versions the embed needs to show the banner."""
     loaded = notice_registry().get_or_404(site)
-    if request.method == "OPTIONS":
-        return add_cors_headers(Response(status=204), loaded, "GET")
     config = site_banner(loaded, request.args.get("lang") or loaded.notice.default_locale)
     document = banner_document(loaded, config)
     # If-None-Match compares weakly (RFC 9110, 13.1.2); a match needs no body.
@@ -64,7 +64,7 @@ def banner(site: str) -> Response:
     else:
         response = Response(document.body, mimetype="application/json")
     response.headers.extend(document.headers)
-    return add_cors_headers(response, loaded, "GET")
+    return response
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def banner_document(loaded: LoadedNotice, config: BannerConfig) -> BannerDocumen
     return document
 
 
-@bp.route("/sites/<site>/consents", methods=["POST", "OPTIONS"])
+@bp.post("/sites/<site>/consents")
 def record_consent(site: str) -> Response:
     """Record a visitor's choice per purpose; answer with the consent id and signed token.
 
@@ -115,8 +115,6 @@ def record_consent(site: str) -> Response:
     site did not sign is a 403, so knowing a consent id is not enough to add to its history.
     """
     loaded = notice_registry().get_or_404(site)
-    if request.method == "OPTIONS":
-        return add_cors_headers(Response(status=204), loaded, "POST")
     consent_request = parse_body(ConsentRequest)
     rules = rules_for(loaded)
     previous = consent_request.token
@@ -136,23 +134,20 @@ def record_consent(site: str) -> Response:
     }
     # Plain JSON values only: the encoder alone, without jsonify's provider hooks.
     body = _json_text(answer) + "\n"
-    return add_cors_headers(Response(body, 201, mimetype="application/json"), loaded, "POST")
+    return Response(body, 201, mimetype="application/json")
 
 
-@bp.route("/sites/<site>/verify", methods=["POST", "OPTIONS"])
+@bp.post("/sites/<site>/verify")
 def verify(site: str) -> Response:
     """Whether a consent token is valid, expired, stale (older notice) or forged."""
     loaded = notice_registry().get_or_404(site)
-    if request.method == "OPTIONS":
-        return add_cors_headers(Response(status=204), loaded, "POST")
     rules = rules_for(loaded)
     consent = read_consent(consent_tokens(), rules, parse_body(VerifyRequest).token)
     payload = consent.payload
     if payload is None or consent.state is ConsentState.EXPIRED:
-        answer = jsonify(valid=False, status=consent.state, message=consent.problem)
-        return add_cors_headers(answer, loaded, "POST")
+        return jsonify(valid=False, status=consent.state, message=consent.problem)
     changed = sorted(p for p, h in rules.hashes.items() if payload.purpose_hashes.get(p) != h)
-    response = jsonify(
+    return jsonify(
         valid=consent.state is ConsentState.VALID,
         status=consent.state,
         consent_id=payload.consent_id,
@@ -164,17 +159,6 @@ def verify(site: str) -> Response:
         issued_at=iso(datetime.fromtimestamp(payload.issued_at, UTC)),
         expires_at=iso(datetime.fromtimestamp(payload.expires_at, UTC)),
     )
-    return add_cors_headers(response, loaded, "POST")
-
-
-@bp.after_request
-def cors_on_errors(response: Response) -> Response:
-    """Errors carry the site's CORS headers too: its embed must read a 409 or a 429."""
-    site = (request.view_args or {}).get("site")
-    loaded = notice_registry().notices.get(site) if isinstance(site, str) else None
-    if response.status_code >= 400 and loaded is not None:
-        return add_cors_headers(response, loaded, request.method)
-    return response
 
 
 def site_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:

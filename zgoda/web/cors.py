@@ -1,10 +1,15 @@
-"""CORS for the API: only the origins a site's notice data (or the app config) allows."""
+"""CORS for the consent API, added in one place for its blueprint: only the origins a site's
+notice data (or the app config) allows may read its answers."""
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Blueprint, Response, current_app, request
 
 from zgoda.notices.loader import LoadedNotice
+from zgoda.notices.registry import notice_registry
+
+PREFLIGHT_MAX_AGE = "600"
+ALLOWED_HEADERS = "Content-Type, If-None-Match"
 
 
 def allowed_origin(loaded: LoadedNotice) -> str | None:
@@ -16,8 +21,35 @@ def allowed_origin(loaded: LoadedNotice) -> str | None:
     return origin if origin in allowed else None
 
 
-def add_cors_headers(response: Response, loaded: LoadedNotice, methods: str) -> Response:
-    """Allow the site's own origins to read the response; say it varies by Origin."""
+def _requested_site() -> LoadedNotice | None:
+    site = (request.view_args or {}).get("site")
+    return notice_registry().notices.get(site) if isinstance(site, str) else None
+
+
+def answer_preflight() -> Response | None:
+    """A CORS preflight (OPTIONS) answered before any view runs, so it is never counted
+    or recorded; 404 for an unknown site, as the view would answer."""
+    if request.method != "OPTIONS" or request.url_rule is None:
+        return None
+    loaded = notice_registry().get_or_404(str((request.view_args or {}).get("site", "")))
+    response = Response(status=204)
+    origin = allowed_origin(loaded)
+    if origin is not None:
+        methods = sorted((request.url_rule.methods or set()) - {"OPTIONS", "HEAD"})
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+        response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+        response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+    response.vary.add("Origin")
+    return response
+
+
+def add_cors_headers(response: Response) -> Response:
+    """Every answer about a known site, errors too (its embed must read a 409 or a 429):
+    the site's allowed origin may read it, and it varies by Origin."""
+    loaded = _requested_site()
+    if loaded is None or request.method == "OPTIONS":
+        return response
     if "Vary" in response.headers:
         response.vary.add("Origin")
     else:  # most responses: no header set to parse and merge
@@ -25,8 +57,10 @@ def add_cors_headers(response: Response, loaded: LoadedNotice, methods: str) -> 
     origin = allowed_origin(loaded)
     if origin is not None:
         response.headers["Access-Control-Allow-Origin"] = origin
-        if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Methods"] = methods
-            response.headers["Access-Control-Allow-Headers"] = "Content-Type, If-None-Match"
-            response.headers["Access-Control-Max-Age"] = "600"
     return response
+
+
+def init_blueprint(bp: Blueprint) -> None:
+    """Answer preflights and add CORS headers for every view of `bp`."""
+    bp.before_request(answer_preflight)
+    bp.after_request(add_cors_headers)

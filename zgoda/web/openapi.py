@@ -12,6 +12,7 @@ from zgoda.notices.loader import SITE_ID_PATTERN, LoadedNotice
 from zgoda.notices.model import LOCALES
 from zgoda.notices.registry import EXTENSION_KEY as NOTICES_KEY
 from zgoda.web.api import BANNER_MAX_AGE, VerifyRequest
+from zgoda.web.blueprints import API_PREFIX
 from zgoda.web.openapi_components import (
     SECURITY_SCHEME,
     STRING,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from zgoda.notices.registry import NoticeRegistry
 
 
-PREFIX = "/api/v1"
+PREFIX = API_PREFIX
 bp = Blueprint("openapi", __name__, url_prefix=PREFIX)
 EXTENSION_KEY = "zgoda_openapi"
 
