@@ -448,6 +448,18 @@ def test_odd_sqlite_time_text_is_read_as_sqlalchemy_reads_it(log: Engine) -> Non
         )
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_value_of_another_type_is_exported_as_the_reference_spells_it(log: Engine) -> None:
+    with log.begin() as connection:  # SQLite keeps a REAL that an INTEGER column cannot hold
+        connection.exec_driver_sql(
+            "UPDATE consent_events SET sequence = 4.5 WHERE site_id = ? AND sequence = 4", (SITE,)
+        )
+    for fmt in FORMATS:
+        fast = "".join(export_chunks(log, SITE, fmt, PURPOSES))
+        assert fast == reference_export(log, fmt, PURPOSES)
+        assert "4.5" in fast
+
+
 @pytest.mark.parametrize("name", ["export.csv", "export.ndjson", "export.csv.gz"])
 def test_the_reader_parts_are_its_records(log: Engine, tmp_path: Path, name: str) -> None:
     fmt: Format = "ndjson" if "ndjson" in name else "csv"
