@@ -10,7 +10,8 @@ from flask import Flask
 from limits import parse_many
 
 from tests.conftest import AppFactory
-from zgoda.web.limits import DEFAULT_CONSENT_RATE_LIMIT, LocalWindows
+from zgoda.config import BY_NAME
+from zgoda.web.limits import LocalWindows
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LIMIT = "3 per minute"
@@ -118,7 +119,7 @@ def test_the_default_limit_lets_a_shared_network_record_its_choices(
     """An office or carrier NAT: hundreds of visitors behind one address, arriving together."""
     clock = [1_000_020.0]
     monkeypatch.setattr(time, "time", lambda: clock[0])
-    windows = LocalWindows(parse_many(DEFAULT_CONSENT_RATE_LIMIT))
+    windows = LocalWindows(parse_many(BY_NAME["CONSENT_RATE_LIMIT"].default))
     nat = "198.51.100.1/32"
     # A crowd of 20 choosing within one second, then 8 a second for the rest of the minute.
     assert all(windows.hit(nat) is None for _ in range(20))

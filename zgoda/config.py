@@ -82,6 +82,11 @@ def _database_url(text: str) -> str:
     return text.strip()
 
 
+# Consent writes per visitor network (an IPv4 address, an IPv6 /64): the per-minute limit lets
+# a shared office or carrier NAT record a few hundred choices a minute; the per-second one lets
+# a crowd arriving together through, and holds a flood from one network to 10 writes a second.
+# HSTS for a year, as preload lists ask, and subdomains too, so none of them can be reached over
+# http to plant cookies for Zgoda's host; not `preload`: that is the domain owner's promise.
 SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", str, None, f"text, at least {MIN_SECRET_KEY_BYTES} bytes",
             "Signs tokens, sessions and forms. Required outside debug and testing; "
@@ -111,8 +116,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IP_ADDRESS_MODE", partial(types.parse_choice, choices=("truncate", "drop")),
             "truncate", "truncate, drop (any case)",
             "`truncate` keeps the visitor's IPv4 /24 or IPv6 /48 network; `drop` keeps nothing."),
-    Setting("CONSENT_RATE_LIMIT", _rate_limit, "60 per minute", "limits, `;`-separated",
-            "Consent writes per visitor address (IPv4 /32, IPv6 /64)."),
+    Setting("CONSENT_RATE_LIMIT", _rate_limit, "20 per second; 600 per minute",
+            "limits, `;`-separated", "Consent writes per visitor network (IPv4 address, "
+            "IPv6 /64); see \"Rate limits\" below."),
+    Setting("API_KEY_FAILURE_LIMIT", _rate_limit, "10 per 15 minutes", "limits, `;`-separated",
+            "Refused API keys per network (dashboard sign-in and export API together); "
+            "past it, 429 until the window ends, even for the right key."),
     Setting("RATELIMIT_STORAGE_URI", _storage_uri, "memory://", "memory:// or redis://...",
             "Where limits are counted: memory:// per process, `redis://127.0.0.1:6379` "
             "shared between instances."),
@@ -121,6 +130,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ALLOWED_ORIGINS", types.parse_origins, [], "comma-separated origins",
             "Origins allowed to call the API for every site, beside each notice's "
             "`embed.allowed_origins`."),
+    Setting("ADMIN_SESSION_LIFETIME", types.parse_duration, 8 * 3600, "duration: 8h, 30min, 3600",
+            "A dashboard session ends this long after sign-in."),
+    Setting("ADMIN_SESSION_IDLE_TIMEOUT", types.parse_duration, 3600, "duration",
+            "A dashboard session ends when unused this long."),
+    Setting("STRICT_TRANSPORT_SECURITY", str, "max-age=31536000; includeSubDomains", "header value",
+            "HSTS sent on every https response (never over http); empty to leave it to the proxy."),
     Setting("MAX_CONTENT_LENGTH", partial(types.parse_int, minimum=1024), 16 * 1024,
             "whole number of bytes, at least 1024", "The largest request body accepted (413 above)."),
 )  # fmt: skip
@@ -171,6 +186,8 @@ def build_config(
         # Code may pass typed values; text is parsed as if it came from the environment.
         if declared is not None and isinstance(value, str) and declared.parse is not str:
             value = _parsed(declared, value, name)
+        elif declared is not None and declared.parse is types.parse_duration:
+            value = types.same_duration(value)
         config[name] = value
     return config
 
@@ -235,6 +252,8 @@ def _default_text(setting: Setting) -> str:
         return "none"
     if setting.name == "NOTICES_DIR":
         return "`notices/`"
+    if setting.parse is types.parse_duration:
+        return f"`{types.format_duration(default)}`"
     return f"`{default}`"
 
 

@@ -70,8 +70,9 @@ def test_consents_are_recorded_while_the_store_is_unreachable(
 ) -> None:
     app = make_app(app_factory, DOWN)
     caplog.set_level(logging.INFO)
-    assert [post(app) for _ in range(25)] == [201] * 25
-    assert recorded(app) == 25
+    # Under the default per-second limit (20), so every write is answered.
+    assert [post(app) for _ in range(15)] == [201] * 15
+    assert recorded(app) == 15
     messages = store_messages(caplog)
     assert len(messages) == 1, "one warning per outage, not one per request"
     level, text = messages[0]
@@ -79,7 +80,7 @@ def test_consents_are_recorded_while_the_store_is_unreachable(
     limits = limits_of(app)
     assert limits.failing_open
     assert limits.store is not None and limits.store.outages == 1
-    assert limits.store.uncounted_hits == 25
+    assert limits.store.uncounted_hits == 15
 
 
 def test_the_limit_is_counted_in_the_process_while_the_store_is_unreachable(

@@ -43,8 +43,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 SESSION_KEY = "admin_sessions"  # {site id: token of the session signed in to it}
 # A working day from sign-in; an hour unused ends it sooner (a browser left open).
-DEFAULT_SESSION_LIFETIME = timedelta(hours=8)
-DEFAULT_SESSION_IDLE_TIMEOUT = timedelta(hours=1)
 PERIOD_CHOICES = (7, 30, 90, 365)
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
@@ -144,18 +142,9 @@ def _session_tokens() -> dict[str, str]:
 def _session_limits() -> SessionLimits:
     config = current_app.config
     return SessionLimits(
-        _duration(config.get("ADMIN_SESSION_LIFETIME"), DEFAULT_SESSION_LIFETIME),
-        _duration(config.get("ADMIN_SESSION_IDLE_TIMEOUT"), DEFAULT_SESSION_IDLE_TIMEOUT),
+        timedelta(seconds=config["ADMIN_SESSION_LIFETIME"]),
+        timedelta(seconds=config["ADMIN_SESSION_IDLE_TIMEOUT"]),
     )
-
-
-def _duration(value: object, default: timedelta) -> timedelta:
-    """A setting given as a timedelta or as seconds."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    return default
 
 
 def _ended_problem(ended: SessionEnded) -> str | None:

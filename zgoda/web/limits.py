@@ -43,14 +43,6 @@ EXTENSION_KEY = "zgoda_limits"
 # The endpoints that append to the consent log.
 CONSENT_WRITES = ("api.record_consent", "preferences.save")
 
-# Per visitor network (an IPv4 address, an IPv6 /64). The per-minute limit lets a shared
-# office or carrier NAT record a few hundred choices a minute; the per-second one lets a
-# crowd arriving together through, and stops a flood from one network at 10 writes a second
-# sustained. README "Rate limits" says how the numbers were chosen.
-DEFAULT_CONSENT_RATE_LIMIT = "20 per second; 600 per minute"
-# Failed API-key attempts (dashboard sign-in, export API) per network; successes are free.
-DEFAULT_API_KEY_FAILURE_LIMIT = "10 per 15 minutes"
-
 # A Redis that does not answer must not hold a consent write for long: one quick reconnect
 # (a pooled connection dies when Redis restarts), then the write is counted locally. A URI
 # can still set its own timeouts (redis://host:6379/0?socket_timeout=1).
@@ -358,8 +350,8 @@ def init_app(app: Flask) -> None:
     apps in one process (as in tests) count separately unless they share Redis. Nothing
     connects to Redis here: the app starts while it is down.
     """
-    consent_items = _items(app, "CONSENT_RATE_LIMIT", DEFAULT_CONSENT_RATE_LIMIT)
-    key_items = _items(app, "API_KEY_FAILURE_LIMIT", DEFAULT_API_KEY_FAILURE_LIMIT)
+    consent_items = tuple(parse_many(app.config["CONSENT_RATE_LIMIT"]))
+    key_items = tuple(parse_many(app.config["API_KEY_FAILURE_LIMIT"]))
     uri = str(app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
     store: SharedStore | None = None
     consent_windows: Windows
@@ -378,10 +370,6 @@ def init_app(app: Flask) -> None:
     )
     for endpoint in CONSENT_WRITES:
         app.view_functions[endpoint] = limited(app.view_functions[endpoint])  # type: ignore[assignment]
-
-
-def _items(app: Flask, setting: str, default: str) -> tuple[RateLimitItem, ...]:
-    return tuple(parse_many(str(app.config.get(setting) or default)))
 
 
 def _client_options(uri: str) -> dict[str, Any]:

@@ -187,7 +187,7 @@ def export_path() -> dict[str, Any]:
                         "content": {media_type: body for media_type in MEDIA_TYPES.values()},
                     }
                 }
-                | errors(400, 401, 403, 404, 503),
+                | errors(400, 401, 403, 404, 429, 503),
             },
         }
     }

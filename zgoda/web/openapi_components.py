@@ -177,7 +177,7 @@ def error_responses() -> dict[str, Any]:
     """Every 4xx the API gives, and its 503, each with the shared Error body."""
     error = ref("Error")
     stale = {"allOf": [error, {"required": ["current_version"]}]}
-    retry = {"Retry-After": header("Seconds until a write is accepted again.", required=True)}
+    retry = {"Retry-After": header("Seconds until the network's window ends.", required=True)}
     descriptions = {
         400: "Malformed JSON (or nested too deeply), an unknown `lang`, or an export `format`, `from` or `to` that cannot be read.",
         401: "No API key, or one that is malformed, unknown or revoked.",
@@ -187,7 +187,7 @@ def error_responses() -> dict[str, Any]:
         413: "The body is larger than the server accepts.",
         415: "The body is not application/json.",
         422: "The body does not fit the schema or the site's notice; an unknown field (such as the retired `consent_id`) is named, with what to send instead.",
-        429: "Too many writes from this network.",
+        429: "Too many consent writes from this network, or (export) too many refused API keys from it: wait for Retry-After.",
         503: "The consent log cannot be reached just now; nothing was recorded. Try again.",
     }
     responses = {ERRORS[s]: json_response(text, error) for s, text in descriptions.items()}

@@ -34,16 +34,12 @@ SECURITY_HEADERS = (
 )
 _SECURITY_HEADER_NAMES = frozenset(name.lower() for name, _ in SECURITY_HEADERS)
 
-# A year, as HSTS preload lists ask; subdomains too, so none of them can be reached over
-# http to plant cookies for Zgoda's host. Not `preload`: that is the domain owner's promise.
-DEFAULT_STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
-
 
 def init_app(app: Flask) -> None:
     """Add the security headers to every response; HSTS (STRICT_TRANSPORT_SECURITY, empty
     for none) to every response over https, never over plain http, where browsers ignore it."""
     app.after_request(add_security_headers)
-    hsts = app.config.get("STRICT_TRANSPORT_SECURITY", DEFAULT_STRICT_TRANSPORT_SECURITY)
+    hsts = app.config["STRICT_TRANSPORT_SECURITY"]
     if hsts:
         app.after_request(_strict_transport_security(str(hsts)))
 
