@@ -24,6 +24,21 @@ SITES = sorted(path.name for path in NOTICES_DIR.iterdir() if (path / "notice.ya
 LANGS = ("pl", "en")
 
 
+PRODUCTION = {
+    "ZGODA_SECRET_KEY": "a-production-secret-of-at-least-32-bytes",
+    "ZGODA_PUBLIC_URL": "https://consent.example.com",
+}
+
+
+@pytest.fixture
+def environ(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """An environment with no ZGODA_* variable of the test run's own."""
+    for name in [n for n in os.environ if n.startswith("ZGODA_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return monkeypatch
+
+
 @pytest.fixture
 def app() -> Iterator[Flask]:
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret"})
