@@ -34,37 +34,51 @@ csrf = CSRFProtect()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: config, extensions, blueprints and CLI; no I/O beyond reading notices."""
-    app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(build_config(config))
-    check_settings(app)
-    trust_proxies(app)
+    """Build the app: config, extensions, blueprints and CLI; no I/O beyond reading notices.
 
-    registry = NoticeRegistry.init_app(app)
-    i18n.init_app(app)
-    banner.init_app(app, registry.notices)
-    embed.init_app(app)
-    db.init_app(app)
-    tokens_ext.init_app(app)
-    security.init_app(app)
-    sessions.init_app(app)
-    errors.init_app(app)
-    urls.init_app(app)
-    csrf.init_app(app)
-    csrf.exempt(api.bp)  # JSON, CORS-checked, no cookies: the hosted forms carry the tokens
-    csrf.exempt(receipts.open_with_token)  # a customer site posts a consent token to it
+    The order matters where one step reads what another made:
+    1. settings: parsed and checked before anything reads them;
+    2. notices: loaded and validated once; the banners and consent rules are built from them;
+    3. extensions: storage, tokens, headers, sessions, error pages, CSRF, limits;
+    4. blueprints: the pages and the API;
+    5. the command line.
+    """
+    with cli.startup_errors_reported():
+        app = Flask(__name__, instance_relative_config=True)
+        app.config.from_mapping(build_config(config))
+        check_settings(app)
+        trust_proxies(app)
 
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(export_api.bp)
-    app.register_blueprint(openapi.bp)
-    app.register_blueprint(preferences.bp)
-    app.register_blueprint(receipts.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(embed.bp)
-    app.register_blueprint(demo.bp)
-    limits.init_app(app)
-    cli.init_app(app)
+        registry = NoticeRegistry.init_app(app)
+        i18n.init_app(app)
+        banner.init_app(app, registry.notices)
+        embed.init_app(app)
+
+        db.init_app(app)
+        tokens_ext.init_app(app)
+        security.init_app(app)
+        sessions.init_app(app)
+        errors.init_app(app)
+        urls.init_app(app)
+        limits.init_app(app)
+        csrf.init_app(app)
+        csrf.exempt(api.bp)  # JSON, CORS-checked, no cookies: the hosted forms carry the tokens
+        csrf.exempt(receipts.open_with_token)  # a customer site posts a consent token to it
+
+        for blueprint in (
+            pages.bp,
+            api.bp,
+            export_api.bp,
+            openapi.bp,
+            preferences.bp,
+            receipts.bp,
+            admin.bp,
+            embed.bp,
+            demo.bp,
+        ):
+            app.register_blueprint(blueprint)
+
+        cli.init_app(app)
     return app
 
 

@@ -14,6 +14,7 @@ from zgoda.errors import Forbidden, Unauthorized
 from zgoda.store.db import engine as app_engine
 from zgoda.store.keys import authenticate, create_key, list_keys
 from zgoda.store.tables import api_keys
+from zgoda.web.errors import status_of
 
 SITE = "optingo"
 
@@ -92,14 +93,14 @@ def test_malformed_or_unknown_keys_are_unauthorized(bound: Engine, presented: st
     create_key(bound, SITE)
     with pytest.raises(Unauthorized) as raised:
         authenticate(bound, SITE, presented)
-    assert raised.value.status == 401
+    assert status_of(raised.value) == 401
 
 
 def test_another_sites_key_is_forbidden(bound: Engine) -> None:
     key = create_key(bound, "xopero")
     with pytest.raises(Forbidden) as raised:
         authenticate(bound, SITE, key)
-    assert raised.value.status == 403
+    assert status_of(raised.value) == 403
     assert authenticate(bound, "xopero", key).site_id == "xopero"
 
 

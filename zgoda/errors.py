@@ -1,18 +1,24 @@
-"""One exception hierarchy for Zgoda; each error carries what a caller needs to report it."""
+"""One exception hierarchy for Zgoda, free of HTTP and of click (as itsdangerous's BadData).
+
+Each error carries what a caller needs to report it: a message, and for a refused request
+the problem's code and the field it concerns. The web layer (zgoda.web.errors) maps them to
+status codes; the command line (zgoda.cli) to exit codes.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import click
 
+class ZgodaError(Exception):
+    """Base class of every error Zgoda raises on purpose."""
 
-class ZgodaError(click.ClickException):
-    """Base class of every error Zgoda raises on purpose.
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
-    It is a ClickException so that a CLI command, or the app factory run by the
-    `flask` command, ends with the message and exit code 1 instead of a traceback.
-    """
+    def __str__(self) -> str:
+        return self.message
 
 
 class ConfigError(ZgodaError):
@@ -31,11 +37,17 @@ class NoticeError(ZgodaError):
         super().__init__(f"{where}:" + (f" field '{field}':" if field else "") + f" {message}")
 
 
-class ApiError(ZgodaError):
-    """A request the API refuses; rendered as JSON with `status`, `error` and `message`."""
+class StorageError(ZgodaError):
+    """The consent log could not be written; the transaction was rolled back."""
 
-    status = 400
-    error = "bad_request"
+
+# --- requests Zgoda refuses --------------------------------------------------------------
+
+
+class RequestError(ZgodaError):
+    """A request Zgoda refuses: `code` names the problem, `field` the part of the request."""
+
+    code = "bad_request"
 
     def __init__(self, message: str, field: str | None = None, **details: object):
         super().__init__(message)
@@ -43,57 +55,49 @@ class ApiError(ZgodaError):
         self.details = details
 
 
-class UnsupportedMediaType(ApiError):
-    """The body is not sent as application/json."""
+class NotJsonBody(RequestError):
+    """The body is not sent as JSON."""
 
-    status = 415
-    error = "unsupported_media_type"
-
-
-class Unprocessable(ApiError):
-    """The JSON body does not match the endpoint's schema."""
-
-    status = 422
-    error = "validation_error"
+    code = "unsupported_media_type"
 
 
-class Unauthorized(ApiError):
+class InvalidBody(RequestError):
+    """The JSON body does not match the request's schema."""
+
+    code = "validation_error"
+
+
+class Unauthorized(RequestError):
     """No API key, or one that is unknown, malformed or revoked."""
 
-    status = 401
-    error = "unauthorized"
+    code = "unauthorized"
 
 
-class Forbidden(ApiError):
+class Forbidden(RequestError):
     """A valid API key, but for another site."""
 
-    status = 403
-    error = "forbidden"
+    code = "forbidden"
 
 
-class InvalidConsent(ApiError):
+class InvalidConsent(RequestError):
     """The consent body does not fit the site's notice (unknown purpose, wrong action...)."""
 
-    status = 422
-    error = "invalid_consent"
+    code = "invalid_consent"
 
 
-class StaleNotice(ApiError):
+class StaleNotice(RequestError):
     """The visitor saw an older notice version than the current one."""
 
-    status = 409
-    error = "stale_notice_version"
+    code = "stale_notice_version"
 
 
-class UnprovenConsent(ApiError):
+class UnprovenConsent(RequestError):
     """A write that would continue a consent id without a token the site issued for it."""
 
-    status = 403
-    error = "unproven_consent"
+    code = "unproven_consent"
 
 
-class StorageError(ZgodaError):
-    """The consent log could not be written; the transaction was rolled back."""
+# --- consent tokens ------------------------------------------------------------------------
 
 
 class TokenError(ZgodaError):

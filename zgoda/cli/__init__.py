@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -22,6 +24,19 @@ class ZgodaGroup(AppGroup):
             return super().invoke(ctx)
         except ZgodaError as error:
             raise click.ClickException(str(error)) from error
+
+
+@contextmanager
+def startup_errors_reported() -> Iterator[None]:
+    """While the `flask` command loads the app, a ZgodaError (a bad setting, a broken notice)
+    ends it with its message and exit code 1 instead of a traceback; elsewhere (tests,
+    gunicorn) it propagates unchanged."""
+    try:
+        yield
+    except ZgodaError as error:
+        if click.get_current_context(silent=True) is None:
+            raise
+        raise click.ClickException(str(error)) from error
 
 
 def init_app(app: Flask) -> None:

@@ -75,7 +75,7 @@ def revoke_key(engine: Engine, key_id: str) -> bool:
 
 
 def authenticate(engine: Engine, site_id: str, presented: str | None) -> ApiKey:
-    """The key if it is valid for `site_id`; Unauthorized (401), or Forbidden (403) for another site's."""
+    """The key if it is valid for `site_id`; Unauthorized, or Forbidden for another site's."""
     parts = (presented or "").split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise Unauthorized("an API key is required: Authorization: Bearer zk_...")

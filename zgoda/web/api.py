@@ -22,7 +22,7 @@ from zgoda.consent import (
     token_payload,
 )
 from zgoda.consent.tokens import MAX_TOKEN_LENGTH
-from zgoda.errors import ApiError, Unprocessable, UnsupportedMediaType
+from zgoda.errors import InvalidBody, NotJsonBody, RequestError
 from zgoda.notices.loader import LoadedNotice, content_hash
 from zgoda.notices.model import LOCALES
 from zgoda.notices.registry import notice_registry
@@ -31,6 +31,7 @@ from zgoda.store.group_commit import group_commit
 from zgoda.web import cors
 from zgoda.web.blueprints import API_PREFIX
 from zgoda.web.client import client_facts
+from zgoda.web.limits import limited
 from zgoda.web.tokens_ext import consent_tokens
 from zgoda.web.urls import public_url_for
 
@@ -108,6 +109,7 @@ def banner_document(loaded: LoadedNotice, config: BannerConfig) -> BannerDocumen
 
 
 @bp.post("/sites/<site>/consents")
+@limited
 def record_consent(site: str) -> Response:
     """Record a visitor's choice per purpose; answer with the consent id and signed token.
 
@@ -164,15 +166,16 @@ def verify(site: str) -> Response:
 def site_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:
     """The start-up-built banner of a site in `locale`; 400 for an unknown language."""
     if locale not in LOCALES:
-        raise ApiError(f"unknown language {locale!r}; use one of: {', '.join(LOCALES)}", "lang")
+        raise RequestError(f"unknown language {locale!r}; use one of: {', '.join(LOCALES)}", "lang")
     banners: dict[tuple[str, str], BannerConfig] = current_app.extensions["zgoda_banners"]
     return banners[(loaded.site_id, locale)]
 
 
 def parse_body(model: type[ModelT]) -> ModelT:
-    """The JSON body as `model`: 415 if not JSON, 400 if malformed, 422 naming the field."""
+    """The JSON body as `model`: NotJsonBody, RequestError if malformed, InvalidBody naming
+    the field."""
     if not request.is_json:
-        raise UnsupportedMediaType("send the body as application/json")
+        raise NotJsonBody("send the body as application/json")
     try:  # pydantic parses and validates in one pass; a body it refuses is explained below
         return model.model_validate_json(request.get_data())
     except ValidationError:
@@ -180,11 +183,11 @@ def parse_body(model: type[ModelT]) -> ModelT:
     try:
         body = request.get_json(silent=True)
     except RecursionError as error:  # silent covers ValueError only; no real body nests so
-        raise ApiError("the body is nested too deeply", field="body") from error
+        raise RequestError("the body is nested too deeply", field="body") from error
     if body is None:
-        raise ApiError("the body is not valid JSON", field="body")
+        raise RequestError("the body is not valid JSON", field="body")
     if not isinstance(body, dict):
-        raise Unprocessable("the body must be a JSON object", field="body")
+        raise InvalidBody("the body must be a JSON object", field="body")
     try:
         return model.model_validate(body)
     except ValidationError as error:
@@ -195,7 +198,7 @@ def parse_body(model: type[ModelT]) -> ModelT:
             replaced: dict[str, str] = getattr(model, "replaced_fields", {})
             hint = replaced.get(field) or f"the body takes {', '.join(model.model_fields)}"
             message = f"{message}; {hint}"
-        raise Unprocessable(message, field=field) from error
+        raise InvalidBody(message, field=field) from error
 
 
 def iso(moment: datetime) -> str:

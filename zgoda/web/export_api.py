@@ -9,14 +9,15 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, request
 
-from zgoda.errors import ApiError
+from zgoda.errors import RequestError
 from zgoda.export import FORMATS, MEDIA_TYPES, Format, export_chunks, gzip_chunks, parse_moment
 from zgoda.notices.registry import notice_registry
 from zgoda.store.db import engine
 from zgoda.store.keys import authenticate
+from zgoda.web.blueprints import API_PREFIX
 from zgoda.web.limits import key_attempt
 
-bp = Blueprint("export_api", __name__, url_prefix="/api/v1")
+bp = Blueprint("export_api", __name__, url_prefix=API_PREFIX)
 
 BEARER = "bearer "
 
@@ -31,7 +32,7 @@ def requested_format() -> Format:
     """`format`: csv (the default) or ndjson; 400 naming the field otherwise."""
     value = request.args.get("format", "csv")
     if value not in FORMATS:
-        raise ApiError(f"unknown format {value!r}; use one of: {', '.join(FORMATS)}", "format")
+        raise RequestError(f"unknown format {value!r}; use one of: {', '.join(FORMATS)}", "format")
     return value
 
 
@@ -43,7 +44,7 @@ def requested_moment(field: str) -> datetime | None:
     try:
         return parse_moment(value, end=field == "to")
     except ValueError as error:
-        raise ApiError(f"{field}: {error}", field) from error
+        raise RequestError(f"{field}: {error}", field) from error
 
 
 @bp.get("/sites/<site>/consents/export")

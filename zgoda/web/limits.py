@@ -40,8 +40,6 @@ if TYPE_CHECKING:
     from flask import Flask
 
 EXTENSION_KEY = "zgoda_limits"
-# The endpoints that append to the consent log.
-CONSENT_WRITES = ("api.record_consent", "preferences.save")
 
 # A Redis that does not answer must not hold a consent write for long: one quick reconnect
 # (a pooled connection dies when Redis restarts), then the write is counted locally. A URI
@@ -317,12 +315,14 @@ def client_network() -> str:
 
 
 def limited(view: Callable[P, R]) -> Callable[P, R]:
-    """Check the consent-write limit before the view runs; CORS preflights are not counted."""
+    """Count a consent write against its network's limit before `view` runs (429 past it).
+
+    CORS preflights never reach a view (zgoda.web.cors answers them first).
+    """
 
     @wraps(view)
     def checked(*args: P.args, **kwargs: P.kwargs) -> R:
-        if request.method != "OPTIONS":
-            app_limits().consent_writes.check(client_network())
+        app_limits().consent_writes.check(client_network())
         return view(*args, **kwargs)
 
     return checked
@@ -346,9 +346,9 @@ def key_attempt(presented: str | None) -> Iterator[None]:
 def init_app(app: Flask) -> None:
     """Limit the consent-writing endpoints, counted in RATELIMIT_STORAGE_URI (memory or Redis).
 
-    Call it after the blueprints are registered. Each app gets its own storage, so two
-    apps in one process (as in tests) count separately unless they share Redis. Nothing
-    connects to Redis here: the app starts while it is down.
+    The views that write to the consent log are decorated with `limited`. Each app gets
+    its own storage, so two apps in one process (as in tests) count separately unless they
+    share Redis. Nothing connects to Redis here: the app starts while it is down.
     """
     consent_items = tuple(parse_many(app.config["CONSENT_RATE_LIMIT"]))
     key_items = tuple(parse_many(app.config["API_KEY_FAILURE_LIMIT"]))
@@ -368,8 +368,6 @@ def init_app(app: Flask) -> None:
         Limit("failed API-key attempts", key_items, key_windows),
         store,
     )
-    for endpoint in CONSENT_WRITES:
-        app.view_functions[endpoint] = limited(app.view_functions[endpoint])  # type: ignore[assignment]
 
 
 def _client_options(uri: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from zgoda.store.db import engine
 from zgoda.store.group_commit import group_commit
 from zgoda.web.api import site_banner
 from zgoda.web.client import client_facts
+from zgoda.web.limits import limited
 from zgoda.web.tokens_ext import consent_tokens
 
 bp = Blueprint("preferences", __name__)
@@ -52,6 +53,7 @@ def current_consent(loaded: LoadedNotice) -> Consent:
 
 
 @bp.post("/<site>/cookies/preferences")
+@limited
 def save(site: str) -> Response:
     """Record the form's choice, keep its token in a cookie, and go back to the page.
 
