@@ -21,6 +21,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
+from zgoda.consent import rules_for
 from zgoda.dashboard import DashboardStats, dashboard_stats, window_days
 from zgoda.errors import Forbidden, Unauthorized
 from zgoda.i18n import current_locale, localized
@@ -57,9 +58,9 @@ def dashboard(site: str) -> Response:
     if isinstance(key_id, SessionEnded):
         return _sign_in_page(loaded, _ended_problem(key_id), 200)
     days = window_days(request.args.get("days"))
-    optional = [p for p in loaded.notice.cookies.purposes if not p.required]
-    stats = dashboard_stats(engine(), site, [p.id for p in optional], days)
-    names = {purpose.id: localized(purpose.name) for purpose in optional}
+    rules = rules_for(loaded)
+    stats = dashboard_stats(engine(), site, rules.optional, days)
+    names = {purpose: localized(rules.by_id[purpose].name) for purpose in rules.optional}
     page = render_template(
         "admin.html",
         loaded=loaded,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, request
 
+from zgoda.consent import rules_for
 from zgoda.errors import RequestError
 from zgoda.export import FORMATS, MEDIA_TYPES, Format, export_chunks, gzip_chunks, parse_moment
 from zgoda.notices.registry import notice_registry
@@ -56,8 +57,7 @@ def export_consents(site: str) -> Response:
         authenticate(engine(), site, presented)
     fmt = requested_format()
     start, end = requested_moment("from"), requested_moment("to")
-    purposes = [purpose.id for purpose in loaded.notice.cookies.purposes]
-    text = export_chunks(engine(), site, fmt, purposes, start, end)
+    text = export_chunks(engine(), site, fmt, rules_for(loaded).purposes, start, end)
     gzipped = request.accept_encodings.quality("gzip") > 0
     response = Response(gzip_chunks(text) if gzipped else text, mimetype=MEDIA_TYPES[fmt])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
