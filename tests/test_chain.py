@@ -33,7 +33,8 @@ from zgoda.store.chain import (
     personal_hash,
 )
 from zgoda.store.db import engine as app_engine
-from zgoda.store.log import CHAIN_COLUMNS, append_event, events_for
+from zgoda.store.event import EVENT_FIELDS
+from zgoda.store.log import append_event, events_for
 from zgoda.store.migrate import alembic_config, upgrade
 from zgoda.store.tables import consent_events
 from zgoda.store.verify import ChainReport, verify_parts
@@ -222,7 +223,7 @@ def test_migration_chains_events_recorded_before_it(app_factory: AppFactory) -> 
     command.downgrade(alembic_config(app.config["DATABASE_URL"]), "0001")
     version_1 = table(
         "consent_events",
-        *(column(c.name, c.type) for c in consent_events.columns if c.name not in CHAIN_COLUMNS),
+        *(column(c.name, c.type) for c in consent_events.columns if c.name in EVENT_FIELDS),
     )
     with bound.begin() as connection:
         for index in range(3):

@@ -117,47 +117,34 @@ def link_text(
     gpc: Any,
     expires_at: str,
     personal: Any,
+    *,
+    spell: Callable[[Any], str] = _json_string,
 ) -> str:
     """The JSON text `link_hash` covers, from canonical parts.
 
     `sequence` is an int, the times come from `canonical_time`, `choices` from
     `canonical_choices`, `gpc` is read as a flag. The other values are strings in every
-    record Zgoda writes; one of another type (a tampered export's number or null) is
-    spelled as the canonical encoder spells it, so its hash simply does not match.
+    record Zgoda writes, and `spell` (encode_basestring) takes only a str; on a value of
+    another type (a tampered export's number or null) the text is spelled again with the
+    canonical encoder, as `_canonical_json` would spell it, and its hash does not match.
     """
-    values: tuple[Any, ...] = (prev_hash, site_id, sequence, recorded_at, notice_version)
-    values += (content_hash, locale, action, choices, source, gpc, expires_at, personal)
+    q = spell
     try:
-        return _link_spelling(_json_string, *values)
-    except TypeError:  # encode_basestring takes only a str; the canonical encoder any value
-        return _link_spelling(_canonical_json, *values)
-
-
-def _link_spelling(
-    q: Callable[[Any], str],
-    prev_hash: Any,
-    site_id: Any,
-    sequence: int,
-    recorded_at: str,
-    notice_version: Any,
-    content_hash: Any,
-    locale: Any,
-    action: Any,
-    choices: str,
-    source: Any,
-    gpc: Any,
-    expires_at: str,
-    personal: Any,
-) -> str:
-    # [prev_hash, content, personal_hash] with the content's keys sorted, as
-    # _canonical_json would spell the list; `q` spells one value as a JSON value.
-    return (
-        f'[{q(prev_hash)},{{"action":{q(action)},"choices":{choices},'
-        f'"content_hash":{q(content_hash)},"expires_at":"{expires_at}",'
-        f'"gpc":{"true" if gpc else "false"},"locale":{q(locale)},'
-        f'"notice_version":{q(notice_version)},"recorded_at":"{recorded_at}",'
-        f'"sequence":{sequence},"site_id":{q(site_id)},"source":{q(source)}}},{q(personal)}]'
-    )
+        # [prev_hash, content, personal_hash], the content's keys sorted.
+        return (
+            f'[{q(prev_hash)},{{"action":{q(action)},"choices":{choices},'
+            f'"content_hash":{q(content_hash)},"expires_at":"{expires_at}",'
+            f'"gpc":{"true" if gpc else "false"},"locale":{q(locale)},'
+            f'"notice_version":{q(notice_version)},"recorded_at":"{recorded_at}",'
+            f'"sequence":{sequence},"site_id":{q(site_id)},"source":{q(source)}}},{q(personal)}]'
+        )
+    except TypeError:
+        if spell is _canonical_json:
+            raise  # a value not even JSON can spell
+        return link_text(
+            prev_hash, site_id, sequence, recorded_at, notice_version, content_hash, locale,
+            action, choices, source, gpc, expires_at, personal, spell=_canonical_json,
+        )  # fmt: skip
 
 
 def link_hash(prev_hash: str, record: Mapping[str, Any]) -> str:

@@ -7,15 +7,12 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, RowMapping, func, select
 
 from zgoda.store.appender import append_all, chain_sql
 from zgoda.store.db import writer_turn
-from zgoda.store.event import ConsentEvent
+from zgoda.store.event import EVENT_FIELDS, ConsentEvent
 from zgoda.store.tables import consent_events
-
-# Stored beside each event by append_event; not part of what a caller records.
-CHAIN_COLUMNS = ("id", "sequence", "personal_hash", "prev_hash", "record_hash", "erased_at")
 
 
 def append_event(engine: Engine, event: ConsentEvent) -> int:
@@ -108,10 +105,9 @@ def count_events(engine: Engine, site_id: str | None = None) -> int:
         return int(connection.execute(query).scalar_one())
 
 
-def _event(row: object) -> ConsentEvent:
-    values = dict(row)  # type: ignore[call-overload]
-    for column in CHAIN_COLUMNS:
-        values.pop(column)
+def _event(row: RowMapping) -> ConsentEvent:
+    # The row also holds what the log stores beside the event: its id and chain columns.
+    values = {name: row[name] for name in EVENT_FIELDS}
     for column in ("recorded_at", "expires_at"):
         # SQLite keeps no time zone; every time we store is UTC.
         if values[column].tzinfo is None:
