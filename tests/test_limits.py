@@ -11,7 +11,7 @@ from limits import parse_many
 
 from tests.conftest import AppFactory
 from zgoda.config import BY_NAME
-from zgoda.web.limits import LocalWindows
+from zgoda.web.rate_windows import LocalWindows
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LIMIT = "3 per minute"
