@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections import Counter
+from pathlib import Path
 
 import click
 import pytest
@@ -16,6 +21,8 @@ from zgoda.cli import ZgodaGroup
 from zgoda.errors import ZgodaError
 
 GROUPS = ("notices", "db", "keys", "tokens", "consents", "embed")
+ROOT = Path(__file__).resolve().parent.parent
+FLASK = Path(sys.executable).parent / "flask"
 
 
 def test_create_app_registers_each_group_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,3 +98,59 @@ def test_a_domain_error_ends_with_exit_code_1_and_a_usage_error_with_2(
     assert result.exit_code == exit_code
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+# --- the serving requirements: a secret key and a public URL ----------------------------
+
+
+def flask_command_without_settings(*args: str) -> subprocess.CompletedProcess[str]:
+    """`flask --app app ARGS` in a subprocess with no ZGODA_* variable and debug off."""
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("ZGODA_", "FLASK_")) and name != "DATABASE_URL"
+    }
+    environ["FLASK_DEBUG"] = "0"
+    return subprocess.run(
+        [str(FLASK), "--app", "app", *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_notices_check_runs_without_a_secret_key_or_public_url() -> None:
+    result = flask_command_without_settings("notices", "check", "optingo")
+    assert result.returncode == 0, result.stderr
+    assert "optingo  (" in result.stdout
+    assert "ZGODA_SECRET_KEY" not in result.stderr
+
+
+def test_flask_help_and_routes_run_without_a_secret_key() -> None:
+    assert flask_command_without_settings("--help").returncode == 0
+    assert flask_command_without_settings("routes").returncode == 0
+
+
+def test_flask_run_still_refuses_to_serve_without_a_secret_key() -> None:
+    started = time.monotonic()
+    result = flask_command_without_settings("run", "--port", "0")
+    assert result.returncode == 1
+    assert "ZGODA_SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert time.monotonic() - started < 30  # refused at start-up, never serving
+
+
+def test_tokens_site_key_refuses_without_a_secret_key() -> None:
+    result = flask_command_without_settings("tokens", "site-key", "optingo")
+    assert result.returncode == 1
+    assert "ZGODA_SECRET_KEY is not set" in result.stderr
+    assert result.stdout == ""  # no key derived from a missing secret
+
+
+def test_embed_tag_refuses_without_the_serving_settings() -> None:
+    result = flask_command_without_settings("embed", "tag", "optingo")
+    assert result.returncode == 1
+    assert "ZGODA_SECRET_KEY is not set" in result.stderr

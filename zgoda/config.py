@@ -204,9 +204,15 @@ def check_settings(app: Flask) -> None:
     derive the trusted hosts from the public URL.
 
     In debug or testing a random key is made for this process only, so tokens
-    signed by it stop verifying after a restart.
+    signed by it stop verifying after a restart. When the `flask` command loads the app to
+    look up one of its commands, the check waits for that command: only those that sign or
+    link call it again (zgoda.cli), so `notices check` runs with neither setting.
     """
+    from zgoda.cli import serving_settings_deferred  # zgoda.cli imports this module
+
     relaxed = app.debug or app.testing
+    if not relaxed and serving_settings_deferred():
+        return
     secret = app.config.get("SECRET_KEY")
     if not secret:
         if not relaxed:

@@ -7,12 +7,18 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, FlaskGroup, ScriptInfo, routes_command
 
 from zgoda.errors import ZgodaError
 
 if TYPE_CHECKING:
     from flask import Flask
+
+
+# The groups whose commands sign nothing and build no public link: the `flask` command runs
+# them without ZGODA_SECRET_KEY or ZGODA_PUBLIC_URL (a site's CI checks its notice with neither).
+# Every other group (`tokens` derives signing keys, `embed` prints public URLs) asks for both.
+SIGNS_NOTHING = frozenset({"notices", "db", "keys", "consents"})
 
 
 class ZgodaGroup(AppGroup):
@@ -21,9 +27,32 @@ class ZgodaGroup(AppGroup):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; a domain error becomes a click error, not a traceback."""
         try:
+            if self.name not in SIGNS_NOTHING:
+                _require_serving_settings(ctx.ensure_object(ScriptInfo).load_app())
             return super().invoke(ctx)
         except ZgodaError as error:
             raise click.ClickException(str(error)) from error
+
+
+def serving_settings_deferred() -> bool:
+    """Whether the `flask` command is loading the app to look up one of the app's commands.
+
+    The serving requirements (a secret key, a public URL) then wait for the command: a group
+    outside SIGNS_NOTHING asks for them before its command runs, and `flask routes` (it lists
+    URL rules) needs neither. `flask run` and `flask shell` load the app inside their own
+    command, gunicorn and the tests outside any: for them the requirements apply at once.
+    """
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and (
+        isinstance(ctx.command, FlaskGroup) or ctx.command is routes_command
+    )
+
+
+def _require_serving_settings(app: Flask) -> None:
+    # Imported here: zgoda.config asks this module whether the requirements wait.
+    from zgoda.config import check_settings
+
+    check_settings(app)
 
 
 @contextmanager
