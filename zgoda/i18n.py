@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from babel import Locale as BabelLocale
 from babel.dates import format_date, format_skeleton
 from babel.units import format_unit
 from flask import Response, abort, current_app, request
@@ -32,7 +33,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         localized=localized,
         duration=format_duration,
-        notice_date=format_notice_date,
+        notice_date=format_document_date,
+        country=country_name,
     )
 
 
@@ -79,6 +81,28 @@ def format_notice_date(value: str, locale: str | None = None) -> str:
     if len(value) == 7:
         return format_skeleton("yMMMM", date.fromisoformat(value + "-01"), locale=locale)
     return format_date(date.fromisoformat(value), format="long", locale=locale)
+
+
+# How a careful writer dates a document: Polish in the genitive with "r." ("9 września 2024 r.",
+# "sierpnia 2021 r.", read after "od"), English day first ("9 September 2024", "August 2021").
+_DOCUMENT_DATE_PATTERNS = {
+    "pl": ("d MMMM y 'r.'", "MMMM y 'r.'"),
+    "en": ("d MMMM y", "MMMM y"),
+}
+
+
+def format_document_date(value: str, locale: str | None = None) -> str:
+    """A notice's ISO date ('2024-09-09') or month ('2021-08') as a page writes it."""
+    locale = locale or current_locale()
+    full, month = _DOCUMENT_DATE_PATTERNS["pl" if locale == "pl" else "en"]
+    if len(value) == 7:
+        return format_date(date.fromisoformat(value + "-01"), format=month, locale=locale)
+    return format_date(date.fromisoformat(value), format=full, locale=locale)
+
+
+def country_name(code: str, locale: str | None = None) -> str:
+    """An ISO 3166-1 alpha-2 code as the country's name: 'Polska', 'Estonia'."""
+    return str(BabelLocale.parse(locale or current_locale()).territories.get(code.upper(), code))
 
 
 def _reject_unknown_language() -> None:

@@ -1,6 +1,13 @@
-"""Standard legal wording, written once and translated through the gettext catalogs."""
+"""Standard legal wording, written once and translated through the gettext catalogs.
+
+What the law itself grants (the rights and what they mean, withdrawing consent, the right
+to complain and where) is rendered from here on every notice, whether or not the
+organisation's policy remembered it; what only the organisation can know is never filled in.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -50,7 +57,7 @@ RIGHT_DESCRIPTIONS: dict[Right, LazyString] = {
         "You can object to processing based on legitimate interests, and at any time to direct marketing (GDPR Art. 21)."
     ),
     Right.PORTABILITY: _l(
-        "You can receive the data you provided in a structured, machine-readable format, or have it sent to another controller (GDPR Art. 20)."
+        "Where processing is based on your consent or a contract and is carried out by automated means, you can receive the data you provided in a structured, machine-readable format, or have it sent to another controller (GDPR Art. 20)."
     ),
     Right.WITHDRAW_CONSENT: _l(
         "Where processing is based on consent, you can withdraw it at any time, as easily as you gave it; this does not affect the lawfulness of processing before the withdrawal (GDPR Art. 7(3))."
@@ -75,3 +82,29 @@ SAFEGUARD_NAMES: dict[Safeguard, LazyString] = {
     ),
     Safeguard.NOT_STATED: _l("a safeguard the notice does not name"),
 }
+
+# The rights every data subject has under the GDPR, in the order the pages list them.
+GDPR_RIGHTS: tuple[Right, ...] = (
+    Right.ACCESS,
+    Right.RECTIFICATION,
+    Right.ERASURE,
+    Right.RESTRICTION,
+    Right.OBJECTION,
+    Right.PORTABILITY,
+    Right.NO_AUTOMATED_DECISIONS,
+)
+
+
+@dataclass(frozen=True)
+class Authority:
+    """A supervisory authority as the law establishes it (GDPR Art. 51), with its office."""
+
+    name: LazyString
+    address: str
+
+
+# Where a visitor of a Polish website can complain; named by the law, not by the organisation.
+POLISH_AUTHORITY = Authority(
+    name=_l("the President of the Personal Data Protection Office (Prezes UODO)"),
+    address="ul. Stawki 2, 00-193 Warszawa",
+)

@@ -30,7 +30,7 @@ class Text(Strict):
 
 
 class NotStated(Strict):
-    """An item the source policy does not give; `not_stated` says so to the reader."""
+    """An item the controller does not state; `not_stated` tells the reader so, in their words."""
 
     not_stated: Text
 

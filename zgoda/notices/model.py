@@ -4,8 +4,9 @@ Every organisation-specific sentence is a `Text` ({pl, en}). Standard legal
 wording (names of legal bases and rights, the right to complain, withdrawing
 consent) is not stored here: it lives once in the templates and catalogs.
 
-An item that the source policy does not give is written as `NotStated`, with a
-note saying so; the completeness check reports it instead of anyone inventing it.
+An item that the organisation's policy does not give is written as `NotStated`, with a
+note telling the reader what the controller does not state; the completeness check
+reports it instead of anyone inventing it.
 """
 
 from __future__ import annotations
@@ -213,6 +214,10 @@ class Safeguard(StrEnum):
     NOT_STATED = "not_stated"
 
 
+# Mechanisms a source may still name that no longer allow any transfer.
+INVALID_SAFEGUARDS = frozenset({Safeguard.PRIVACY_SHIELD})
+
+
 class Transfers(Strict):
     """Art. 13(1)(f): whether data leaves the EEA and on what safeguard."""
 
@@ -220,6 +225,16 @@ class Transfers(Strict):
     destinations: Text | None = None
     safeguards: list[Safeguard] = []
     details: Text | None = None
+
+    @property
+    def valid_safeguards(self) -> list[Safeguard]:
+        """The named safeguards a transfer can rest on today (pages list only these)."""
+        return [s for s in self.safeguards if s not in INVALID_SAFEGUARDS]
+
+    @property
+    def invalid_safeguards(self) -> list[Safeguard]:
+        """Named safeguards that are no longer valid law, kept so the check can flag them."""
+        return [s for s in self.safeguards if s in INVALID_SAFEGUARDS]
 
 
 class Rights(Strict):
@@ -247,11 +262,15 @@ class Requirement(Strict):
 
 
 class AutomatedDecisions(Strict):
-    """Art. 13(2)(f) / 22: automated decisions and profiling."""
+    """Art. 13(2)(f) / 22: automated decisions and profiling, each stated or not.
+
+    `true`/`false` only where the source says so; a source silent on either gives NotStated,
+    so a page never claims that no decision is made by automated means when nobody said so.
+    """
 
     profiling: bool | NotStated
-    automated_decisions: bool
-    logic: Text
+    automated_decisions: bool | NotStated
+    logic: Text | None = None
     consequences: Text | None = None
 
 
