@@ -43,7 +43,7 @@ from tests.servers import (  # noqa: E402
 from zgoda.web.embed import EMBED_DIR, build_bundle, minify_css  # noqa: E402
 
 BUDGET_BYTES = 6 * 1024
-BANNER = "zgoda-consent div.b"
+BANNER = "zgoda-consent div.banner"
 # When the banner's host element enters the page, by the page's own clock.
 WATCH_BANNER = """
 new MutationObserver((_, observer) => {

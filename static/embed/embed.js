@@ -1,12 +1,21 @@
 /* Zgoda cookie banner. One tag, no dependencies:
    <script src="https://ZGODA_HOST/embed.js" data-site="SITE" async></script>
-   Public API: window.Zgoda (get, onChange, open) and the DOM event "zgoda:change". */
+   Public API: window.Zgoda (get, onChange, open) and the DOM event "zgoda:change".
+   Parts, in order: start guard and guarded storage; consent state (token, choices, Consent
+   Mode, gating, the queue of choices not yet recorded); the banner configuration (fetched,
+   else the last one seen, else a built-in minimum); rendering (banner, preferences dialog).
+   Zgoda strips whole-line comments and indentation when it serves this file. */
 (() => {
   'use strict';
   const w = window, d = document, nav = navigator;
-  if (w.Zgoda) return;
+
+  // --- Start guard: only a real Zgoda instance (marked with MARK) stops this one.
+  const MARK = Symbol.for('zgoda.embed');
+  if (w.Zgoda && w.Zgoda[MARK]) return;
+  if (w.Zgoda) console.warn('Zgoda: window.Zgoda is already taken by something else; the banner runs anyway');
   const me = d.currentScript || d.querySelector('script[data-site]');
-  const api = new URL(me.src).origin + '/api/v1/sites/' + encodeURIComponent(me.dataset.site);
+  const site = me.dataset.site, origin = new URL(me.src).origin;
+  const api = origin + '/api/v1/sites/' + encodeURIComponent(site);
   const NAME = 'zgoda_consent';
   const CSS = "__ZGODA_CSS__";
   const TYPES = ['ad_storage', 'ad_user_data', 'ad_personalization', 'analytics_storage',
@@ -15,198 +24,132 @@
   const gpc = nav.globalPrivacyControl === true;
   const lang = [me.dataset.lang, d.documentElement.lang, ...(nav.languages || [nav.language])]
     .map(l => (l || '').slice(0, 2).toLowerCase()).find(l => l == 'pl' || l == 'en');
+  // A page may block cookies and storage (a throwing getter): the choice then lives in memory.
+  const safe = (f, otherwise) => { try { return f(); } catch (e) { return otherwise; } };
+  const storage = safe(() => w.localStorage);
+  const saved = key => safe(() => JSON.parse(storage.getItem(key)));
+  const save = (key, value) => safe(() => (value ? storage.setItem(key, JSON.stringify(value)) : storage.removeItem(key)));
+  const cookie = value => safe(() => (value ? (d.cookie = value) : d.cookie), '');
+  const QUEUE = 'zgoda:' + site, CACHE = QUEUE + ':' + lang;
+
+  // --- Consent state. `raw` is the recorded token (proof of the consent id for the API);
+  // `state` the choice in force: the token's payload, or a choice still waiting in `pending`.
+  let raw = (cookie().match(/(?:^|; )zgoda_consent=([^;]+)/) || [])[1];
+  let state = parse(raw);
+  let pending = saved(QUEUE), sending, timer, delay = 1e3;
+  if (pending && pending.state && pending.body) state = pending.state;
+  else pending = null;
   const listeners = [], started = new WeakSet();
-  // The raw token proves the consent id to the API; its parsed payload applies the choice.
-  let raw = (d.cookie.match(/(?:^|; )zgoda_consent=([^;]+)/) || [])[1];
-  let token = parse(raw);
   let choices = {}, asked = [], queue = Promise.resolve();
-  let config, loading, root, banner, dialog, reopen, boxes, before, busy;
+  let config, loading, root, banner, dialog, reopen, boxes, before, shown;
 
   // Google Consent Mode v2: everything denied but security until a choice is known.
   w.dataLayer = w.dataLayer || [];
   function gtag() { w.dataLayer.push(arguments); }
   const modeState = granted => {
-    const state = {};
-    TYPES.forEach(type => { state[type] = granted.includes(type) ? 'granted' : 'denied'; });
-    return state;
+    const result = {};
+    TYPES.forEach(type => { result[type] = granted.includes(type) ? 'granted' : 'denied'; });
+    return result;
   };
   gtag('consent', 'default', Object.assign(modeState(['security_storage']), { wait_for_update: 500 }));
+  // A type is granted when a purpose mapped to it is; security_storage unless a purpose governs it.
+  const grantedTypes = (picked, mapping) => TYPES.filter(type => {
+    const governing = Object.keys(mapping).filter(p => mapping[p].includes(type));
+    return governing.length ? governing.some(p => picked[p]) : type == 'security_storage';
+  });
 
   function parse(value) {
     try {
       const payload = JSON.parse(atob(value.split('.')[0].replace(/-/g, '+').replace(/_/g, '/')));
-      return payload.site == me.dataset.site ? payload : null;
+      return payload.site == site ? payload : null;
     } catch (e) {
       return null;
     }
   }
 
-  const live = () => token && token.exp * 1000 > Date.now();
+  const live = () => state && !(state.exp * 1000 < Date.now());
   const optional = () => config.purposes.filter(p => !p.required);
   // A visitor who sends Global Privacy Control refuses advertising unless they switch it on.
   const isAd = p => p.id == 'advertising' || (config.consent_mode[p.id] || []).some(t => t.startsWith('ad_'));
 
-  function load() {
-    loading = loading || fetch(api + '/banner' + (lang ? '?lang=' + lang : ''))
-      .then(r => (r.ok ? r.json() : Promise.reject(r.status)))
-      .then(c => { config = c; render(); return c; });
-    loading.catch(() => { loading = null; });
-    return loading;
-  }
-
-  function h(tag, props, ...children) {
-    const el = d.createElement(tag);
-    for (const k in props) {
-      if (k.startsWith('on')) el.addEventListener(k.slice(2), props[k]);
-      else el.setAttribute(k, props[k]);
-    }
-    el.append(...children.filter(c => c));
-    return el;
-  }
-
-  function render() {
-    const t = config.texts, links = config.links;
-    const button = (label, onclick, cls) => h('button', { type: 'button', class: cls || 'c', onclick }, label);
-    const actions = (ids, last) => h('div', { class: 'a' },
-      button(t.accept_all, () => decide(1, ids())),
-      button(t.reject_all, () => decide(0, ids())),
-      last);
-    if (!root) {
-      const host = h('zgoda-consent');
-      root = host.attachShadow({ mode: 'open' });
-      if (root.adoptedStyleSheets) {
-        // A constructed sheet passes a strict style-src; a <style> element would not.
-        const sheet = new CSSStyleSheet();
-        sheet.replaceSync(CSS);
-        root.adoptedStyleSheets = [sheet];
-      } else root.append(h('style', {}, CSS));
-      (d.body || d.documentElement).append(host);
-    }
-    boxes = {};
-    banner = h('div', { role: 'dialog', 'aria-labelledby': 'zt', 'aria-describedby': 'zb', class: 'b', tabindex: -1, hidden: '' },
-      h('h2', { id: 'zt' }, t.title),
-      h('p', { id: 'zb' }, t.body),
-      h('p', {}, h('a', { href: links.privacy }, t.privacy_link), ' · ', h('a', { href: links.cookies }, t.cookies_link)),
-      actions(() => asked, button(t.settings, open)));
-    const close = button('×', () => dialog.close(), 'x');
-    close.setAttribute('aria-label', t.close);
-    dialog = h('dialog', { 'aria-modal': 'true', 'aria-labelledby': 'zp', class: 'm', onclose: restore, onkeydown: trap },
-      h('div', { class: 'h' }, h('h2', { id: 'zp' }, t.preferences_title), close),
-      ...config.purposes.map((p, i) => h('div', { class: 'p' },
-        h('div', { class: 'w' },
-          h('h3', {}, p.required ? p.name : h('label', { for: 'c' + i }, p.name)),
-          p.required ? h('span', { class: 'o' }, t.always_on)
-            : boxes[p.id] = h('input', { type: 'checkbox', id: 'c' + i, 'aria-describedby': 'd' + i })),
-        h('p', { id: 'd' + i }, p.description),
-        p.cookies.length ? h('details', {},
-          h('summary', {}, t.cookies_heading + ' (' + p.cookies.length + ')'),
-          h('ul', {}, ...p.cookies.map(c => h('li', {},
-            h('b', {}, c.name), ` · ${t.provider}: ${c.provider} · ${t.duration}: ${c.duration}`,
-            c.description ? h('br') : null, c.description)))) : null)),
-      actions(() => optional().map(p => p.id), button(t.save, () => decide())));
-    reopen = button(t.reopen, open, 'r');
-    reopen.hidden = true;
-    root.replaceChildren(h('div', { lang: config.locale }, banner, dialog, reopen));
-  }
-
-  // Tab and Shift+Tab cycle inside the open preferences layer.
-  function trap(e) {
-    if (e.key != 'Tab') return;
-    const stops = [...dialog.querySelectorAll('button,input,summary')];
-    const i = stops.indexOf(root.activeElement);
-    if (e.shiftKey ? i < 1 : i == stops.length - 1) {
-      e.preventDefault();
-      stops[e.shiftKey ? stops.length - 1 : 0].focus();
-    }
-  }
-
-  // The optional purposes the first layer asks about: the changed ones after a notice update.
-  function ask() {
-    const changed = optional().filter(p => !live() || (token.ph || {})[p.id] != p.hash).map(p => p.id);
-    return changed.length ? changed : optional().map(p => p.id);
-  }
-
-  function prompt() {
-    asked = ask();
-    banner.hidden = false;
-    reopen.hidden = true;
-    const active = deepActive();
-    if (!active || active == d.body) banner.focus();
-  }
-
-  function settled() {
-    banner.hidden = true;
-    if (me.dataset.reopen != 'false') reopen.hidden = false;
-  }
-
-  function deepActive() {
-    let a = d.activeElement;
-    while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
-    return a;
-  }
-
-  function open() {
-    return load().then(() => {
-      if (dialog.open) return;
-      before = deepActive();
-      const current = live() ? token.ch : {};
-      optional().forEach(p => {
-        boxes[p.id].checked = !asked.includes(p.id) && !!current[p.id];
-      });
-      dialog.showModal();
-    });
-  }
-
-  function restore() {
-    const target = before && before.isConnected && before.getClientRects().length ? before : reopen;
-    if (target && !target.hidden) target.focus();
-  }
-
   // kind 1: accept, 0: reject (the purposes in ids); undefined: save the switches.
+  // The choice applies at once; recording it follows in the background (record).
   function decide(kind, ids) {
-    if (busy) return;
-    busy = 1;
-    const previous = live() ? token.ch : {}, picked = {};
+    const previous = live() ? state.ch : {}, picked = {}, hashes = {};
     optional().forEach(p => {
       picked[p.id] = kind == null ? boxes[p.id].checked
         : ids.includes(p.id) ? kind == 1 && !(gpc && isAd(p)) : !!previous[p.id];
     });
-    const values = Object.values(picked);
+    const values = Object.values(picked), granted = Object.assign({}, picked);
     const action = !values.some(Boolean) && optional().some(p => previous[p.id]) ? 'withdraw'
       : kind == 1 && values.every(Boolean) ? 'accept_all'
         : kind === 0 && !values.some(Boolean) ? 'reject_all' : 'custom';
-    const send = proof => fetch(api + '/consents', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        action, choices: picked, notice_version: config.notice_version, locale: config.locale,
-        token: proof, source: 'banner', gpc: gpc || undefined,
-      }),
+    config.purposes.forEach(p => {
+      hashes[p.id] = p.hash;
+      if (p.required) granted[p.id] = true;
     });
-    // 403: the API no longer trusts the stored token (its key was retired): start afresh.
-    send(token ? raw : undefined).then(r => (r.status == 403 && token ? send() : r)).then(r => {
-      if (r.status == 409) {
-        // The notice changed while the banner was open: show the new one.
-        loading = null;
-        if (dialog.open) dialog.close();
-        return load().then(prompt);
-      }
-      return r.ok ? r.json().then(store) : Promise.reject(r.status);
-    }).catch(e => console.warn('Zgoda: the choice was not saved', e)).finally(() => { busy = 0; });
-  }
-
-  function store(answer) {
-    const payload = parse(answer.token);
-    d.cookie = NAME + '=' + answer.token + ';path=/;expires=' + new Date(payload.exp * 1000).toUTCString()
-      + ';SameSite=Lax' + (location.protocol == 'https:' ? ';Secure' : '');
-    token = payload;
-    raw = answer.token;
+    state = { site, ch: granted, nv: config.notice_version, ph: hashes, cm: grantedTypes(granted, config.consent_mode) };
+    record({
+      body: { action, choices: picked, notice_version: config.notice_version, locale: config.locale, source: 'banner', gpc: gpc || undefined },
+      state,
+    });
     asked = [];
     if (dialog.open) dialog.close();
     const refocus = banner.contains(deepActive());
-    settled();
+    show('reopen');
     if (refocus) reopen.hidden ? deepActive().blur() : reopen.focus();
-    apply(payload);
+    apply(state);
+  }
+
+  // The retry queue: the latest choice per site, in localStorage until the API records it.
+  function record(entry) {
+    pending = entry;
+    save(QUEUE, entry);
+    clearTimeout(timer);
+    delay = 1e3;
+    flush();
+  }
+
+  // One request at a time. 429, 5xx and network errors retry after 1 s, 2 s, 4 s … 60 s;
+  // a newer choice replaces the waiting one; 409 (a newer notice) shows the banner again.
+  function flush() {
+    const entry = pending;
+    if (sending || !entry) return;
+    sending = 1;
+    const post = proof => fetch(api + '/consents', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(Object.assign({ token: proof }, entry.body)),
+    });
+    // 403: the API no longer trusts the stored token (its key was retired): start afresh.
+    post(raw).then(r => (r.status == 403 && raw ? post() : r)).then(r => {
+      if (r.status == 429 || r.status > 499) throw r.status;
+      if (pending == entry) {
+        pending = null;
+        save(QUEUE);
+      }
+      if (r.ok) return r.json().then(keep);
+      if (r.status != 409) return console.warn('Zgoda: the choice was refused', r.status);
+      loading = null;
+      if (dialog && dialog.open) dialog.close();
+      return load().then(prompt);
+    }).then(() => { delay = 1e3; }, () => {
+      if (pending != entry) return;
+      timer = setTimeout(flush, delay);
+      delay = Math.min(2 * delay, 6e4);
+    }).finally(() => {
+      sending = 0;
+      if (pending && pending != entry) flush();
+    });
+  }
+
+  // The API's answer: its signed token goes into a first-party cookie.
+  function keep(answer) {
+    const payload = parse(answer.token);
+    raw = answer.token;
+    if (!pending) state = payload;
+    cookie(NAME + '=' + raw + ';path=/;expires=' + new Date(payload.exp * 1000).toUTCString()
+      + ';SameSite=Lax' + (location.protocol == 'https:' ? ';Secure' : ''));
   }
 
   function apply(payload) {
@@ -236,10 +179,10 @@
     if (!/^[\w.-]+\*?$/.test(name)) return;
     const prefix = name.endsWith('*') && name.slice(0, -1);
     const hosts = location.hostname.split('.').map((_, i, parts) => ';domain=' + parts.slice(i).join('.'));
-    d.cookie.split('; ').forEach(pair => {
+    cookie().split('; ').forEach(pair => {
       const n = pair.split('=')[0];
       if (prefix ? n.startsWith(prefix) : n == name) {
-        ['', ...hosts].forEach(domain => { d.cookie = n + '=;max-age=0;path=/' + domain; });
+        ['', ...hosts].forEach(domain => cookie(n + '=;max-age=0;path=/' + domain));
       }
     });
   }
@@ -269,6 +212,159 @@
     });
   }
 
+  // --- The banner configuration: fetched (and kept per site and language), else the last
+  // one seen, else a built-in minimum for the purposes in the stored choice.
+  function load() {
+    loading = loading || fetch(api + '/banner' + (lang ? '?lang=' + lang : ''))
+      .then(r => (r.ok ? r.json() : Promise.reject(r.status)))
+      .then(c => { save(CACHE, c); return c; }, e => {
+        loading = null;
+        const c = config || saved(CACHE) || fallback();
+        if (!c) throw e;
+        return c;
+      })
+      .then(c => {
+        if (c != config) {
+          config = c;
+          render();
+        }
+        return c;
+      });
+    return loading;
+  }
+
+  const FALLBACK = {
+    pl: ['Ustawienia plików cookie', 'Ustawienia', 'Zapisz wybór', 'Akceptuj wszystkie', 'Odrzuć wszystkie', 'Zamknij', 'Polityka prywatności', 'Polityka plików cookie'],
+    en: ['Cookie settings', 'Settings', 'Save choices', 'Accept all', 'Reject all', 'Close', 'Privacy notice', 'Cookie policy'],
+  };
+  function fallback() {
+    if (!state) return null;
+    const locale = lang || 'pl', t = FALLBACK[locale];
+    const texts = {}, link = page => origin + '/' + site + '/' + page + '?lang=' + locale;
+    ['title', 'settings', 'save', 'accept_all', 'reject_all', 'close', 'privacy_link', 'cookies_link']
+      .forEach((key, i) => { texts[key] = t[i]; });
+    texts.reopen = texts.preferences_title = t[0];
+    return {
+      notice_version: state.nv, locale, consent_mode: {}, texts,
+      links: { privacy: link('privacy'), cookies: link('cookies') },
+      purposes: Object.keys(state.ch).map(id => ({ id, name: id, cookies: [], hash: (state.ph || {})[id] })),
+    };
+  }
+
+  // --- Rendering: the first layer, the preferences dialog and the reopen button, in a shadow root.
+  function h(tag, props, ...children) {
+    const el = d.createElement(tag);
+    for (const k in props) {
+      if (k.startsWith('on')) el.addEventListener(k.slice(2), props[k]);
+      else el.setAttribute(k, props[k]);
+    }
+    el.append(...children.filter(c => c));
+    return el;
+  }
+
+  function render() {
+    const t = config.texts, links = config.links;
+    const button = (label, onclick, cls) => h('button', { type: 'button', class: cls || 'choice', onclick }, label);
+    // The actions sit below their own scroll area: whatever the text, they stay in view.
+    const actions = (ids, last) => h('div', { class: 'actions' },
+      button(t.accept_all, () => decide(1, ids())),
+      button(t.reject_all, () => decide(0, ids())),
+      last);
+    if (!root) {
+      const host = h('zgoda-consent');
+      root = host.attachShadow({ mode: 'open' });
+      if (root.adoptedStyleSheets) {
+        // A constructed sheet passes a strict style-src; a <style> element would not.
+        const sheet = new CSSStyleSheet();
+        sheet.replaceSync(CSS);
+        root.adoptedStyleSheets = [sheet];
+      } else root.append(h('style', {}, CSS));
+      (d.body || d.documentElement).append(host);
+    }
+    boxes = {};
+    banner = h('div', { role: 'dialog', 'aria-labelledby': 'zt', 'aria-describedby': 'zb', class: 'banner', tabindex: -1, hidden: '' },
+      h('div', { class: 'text' },
+        h('h2', { id: 'zt' }, t.title),
+        h('p', { id: 'zb' }, t.body),
+        h('p', {}, h('a', { href: links.privacy }, t.privacy_link), ' · ', h('a', { href: links.cookies }, t.cookies_link))),
+      actions(() => asked, button(t.settings, open)));
+    const close = button('×', () => dialog.close(), 'close');
+    close.setAttribute('aria-label', t.close);
+    dialog = h('dialog', { 'aria-modal': 'true', 'aria-labelledby': 'zp', class: 'preferences', onclose: restore, onkeydown: trap },
+      h('div', { class: 'head' }, h('h2', { id: 'zp' }, t.preferences_title), close),
+      h('div', { class: 'text' }, ...config.purposes.map((p, i) => h('div', { class: 'purpose' },
+        h('div', { class: 'head' },
+          h('h3', {}, p.required ? p.name : h('label', { for: 'c' + i }, p.name)),
+          p.required ? h('span', { class: 'always' }, t.always_on)
+            : boxes[p.id] = h('input', { type: 'checkbox', id: 'c' + i, 'aria-describedby': 'd' + i })),
+        h('p', { id: 'd' + i }, p.description),
+        p.cookies.length ? h('details', {},
+          h('summary', {}, t.cookies_heading + ' (' + p.cookies.length + ')'),
+          h('ul', {}, ...p.cookies.map(c => h('li', {},
+            h('b', {}, c.name), ` · ${t.provider}: ${c.provider} · ${t.duration}: ${c.duration}`,
+            c.description ? h('br') : null, c.description)))) : null))),
+      actions(() => optional().map(p => p.id), button(t.save, () => decide())));
+    reopen = button(t.reopen, open, 'reopen');
+    root.replaceChildren(h('div', { lang: config.locale }, banner, dialog, reopen));
+    show(shown);
+  }
+
+  // What shows: the first layer ('banner'), the reopen button ('reopen'), or nothing yet.
+  function show(what) {
+    shown = what;
+    if (!root) return;
+    banner.hidden = what != 'banner';
+    reopen.hidden = what != 'reopen' || me.dataset.reopen == 'false';
+  }
+
+  // Tab and Shift+Tab cycle inside the open preferences layer.
+  function trap(e) {
+    if (e.key != 'Tab') return;
+    const stops = [...dialog.querySelectorAll('button,input,summary')];
+    const i = stops.indexOf(root.activeElement);
+    if (e.shiftKey ? i < 1 : i == stops.length - 1) {
+      e.preventDefault();
+      stops[e.shiftKey ? stops.length - 1 : 0].focus();
+    }
+  }
+
+  // The optional purposes the first layer asks about: the changed ones after a notice update.
+  function ask() {
+    const changed = optional().filter(p => !live() || (state.ph || {})[p.id] != p.hash).map(p => p.id);
+    return changed.length ? changed : optional().map(p => p.id);
+  }
+
+  function prompt() {
+    asked = ask();
+    show('banner');
+    const active = deepActive();
+    if (!active || active == d.body) banner.focus();
+  }
+
+  function deepActive() {
+    let a = d.activeElement;
+    while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+    return a;
+  }
+
+  function open() {
+    return load().then(() => {
+      if (dialog.open) return;
+      before = deepActive();
+      const current = live() ? state.ch : {};
+      optional().forEach(p => {
+        boxes[p.id].checked = !asked.includes(p.id) && !!current[p.id];
+      });
+      dialog.showModal();
+    }, e => console.warn('Zgoda: the settings could not be loaded', e));
+  }
+
+  function restore() {
+    const target = before && before.isConnected && before.getClientRects().length ? before : reopen;
+    if (target && !target.hidden) target.focus();
+  }
+
+  // --- Start: the API, the stored or queued choice at once, then the configuration.
   new MutationObserver(scan).observe(d, { childList: true, subtree: true });
   d.addEventListener('click', e => {
     if (e.target.closest && e.target.closest('[data-zgoda-open]')) {
@@ -276,22 +372,31 @@
       open();
     }
   });
+  w.addEventListener('online', () => {
+    clearTimeout(timer);
+    flush();
+  });
 
-  w.Zgoda = {
+  const zgoda = {
     get: purpose => !!choices[purpose],
     onChange: callback => { listeners.push(callback); },
     open,
+    [MARK]: true,
   };
+  safe(() => { w.Zgoda = zgoda; });
+  if (w.Zgoda != zgoda) console.warn('Zgoda: window.Zgoda cannot be set; the banner runs without its API');
 
+  const failed = e => console.warn('Zgoda: the banner could not be loaded', e);
   if (live()) {
     // A returning visitor: the stored choice applies at once, with no network request.
-    apply(token);
-    load().then(c => (c.notice_version == token.nv ? settled() : prompt()));
+    apply(state);
+    flush();
+    load().then(c => (c.notice_version == state.nv ? show('reopen') : prompt())).catch(failed);
   } else {
     load().then(c => {
       c.purposes.forEach(p => { if (p.required) choices[p.id] = true; });
       scan();
       prompt();
-    });
+    }).catch(failed);
   }
 })();

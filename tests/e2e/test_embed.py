@@ -202,7 +202,7 @@ def test_nothing_is_pre_ticked_and_required_purposes_are_always_on(
     for checkbox in dialog.get_by_role("checkbox").all():
         expect(checkbox).not_to_be_checked()
     assert dialog.get_by_role("checkbox").count() == len(OPTIONAL)
-    necessary = dialog.locator(".p").first
+    necessary = dialog.locator(".purpose").first
     expect(necessary.get_by_text("Always on")).to_be_visible()
     assert necessary.get_by_role("checkbox").count() == 0
     necessary.get_by_text("Cookies and services (1)").click()

@@ -123,7 +123,7 @@ def test_keyboard_only_through_both_layers(customer: str, page: Page) -> None:
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     open_shop(page, customer)
     # the first layer takes the focus when nothing else had it
-    assert focused(page)["cls"] == "b"
+    assert focused(page)["cls"] == "banner"
     for expected in ("Privacy notice", "Cookie policy", "Accept all", "Reject all", "Settings"):
         page.keyboard.press("Tab")
         assert focused(page)["text"] == expected
@@ -166,12 +166,12 @@ def test_keyboard_only_through_both_layers(customer: str, page: Page) -> None:
     expect(first_layer(page)).to_be_hidden()
 
     # the persistent button now has the focus, and opens the settings again
-    assert focused(page)["cls"] == "r"
+    assert focused(page)["cls"] == "reopen"
     expect(reopen_button(page)).to_be_visible()
     page.keyboard.press("Enter")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("checkbox", name="Statistics")).to_be_checked()
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
-    assert focused(page)["cls"] == "r"
+    assert focused(page)["cls"] == "reopen"
     assert len(posts) == 1

@@ -49,9 +49,20 @@ def minify_css(css: str) -> str:
     return css.replace(";}", "}").strip()
 
 
+def strip_script(script: str) -> str:
+    """The opening comment, whole-line `//` comments, indentation and blank lines out.
+
+    The source stays commented and readable, the bundle small; safe for embed.js, which keeps
+    no multi-line strings or template literals.
+    """
+    script = re.sub(r"\A/\*.*?\*/\n", "", script, flags=re.S)
+    script = re.sub(r"^[ \t]*//.*\n", "", script, flags=re.M)
+    return re.sub(r"^[ \t]+|^\n", "", script, flags=re.M)
+
+
 def build_bundle(directory: Path = EMBED_DIR) -> EmbedBundle:
-    """embed.js with embed.css inlined as a string, hashed and gzipped."""
-    script = (directory / "embed.js").read_text("utf-8")
+    """embed.js (stripped) with embed.css inlined as a string, hashed and gzipped."""
+    script = strip_script((directory / "embed.js").read_text("utf-8"))
     if CSS_PLACEHOLDER not in script:
         raise RuntimeError(f"{directory / 'embed.js'} lost its {CSS_PLACEHOLDER} placeholder")
     css = minify_css((directory / "embed.css").read_text("utf-8"))

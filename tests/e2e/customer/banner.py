@@ -6,7 +6,7 @@ from playwright.sync_api import Locator, Page, expect
 
 
 def first_layer(page: Page) -> Locator:
-    return page.locator("zgoda-consent div.b")
+    return page.locator("zgoda-consent div.banner")
 
 
 def preferences(page: Page) -> Locator:
@@ -14,7 +14,7 @@ def preferences(page: Page) -> Locator:
 
 
 def reopen_button(page: Page) -> Locator:
-    return page.locator("zgoda-consent button.r")
+    return page.locator("zgoda-consent button.reopen")
 
 
 def open_shop(page: Page, origin: str, query: str = "lang=en") -> None:

@@ -1,7 +1,8 @@
 """The "customer" website of the browser tests: static pages on another origin than Zgoda.
 
 Pages are small templates: `%ZGODA%` becomes the Zgoda origin (or `?zgoda=`),
-`%LANG%` the page language (`?lang=`, default en) and `%EMBED%` extra attributes
+`%LANG%` the page language (`?lang=`, default en), `%SITE%` the site of the embed
+(`?site=`, default optingo) and `%EMBED%` extra attributes
 of the embed's script tag (`?embed=`). `strict.html` is served with a strict CSP
 that allows scripts and connections to its own origin and Zgoda's only.
 """
@@ -58,6 +59,7 @@ def handler_for(zgoda: str) -> type[SimpleHTTPRequestHandler]:
                 page.read_text("utf-8")
                 .replace("%ZGODA%", origin)
                 .replace("%LANG%", html.escape(query.get("lang", "en")))
+                .replace("%SITE%", html.escape(query.get("site", "optingo")))
                 .replace("%EMBED%", query.get("embed", ""))
                 .encode("utf-8")
             )
