@@ -1,29 +1,71 @@
-"""`flask notices check`: what each notice is missing or states out of date."""
+"""`flask notices check/new/schema`: review the notices, start one, print their format."""
 
 from __future__ import annotations
+
+import json
 
 import click
 
 from zgoda.cli import ZgodaGroup
+from zgoda.errors import ZgodaError
+from zgoda.notices.check import SEVERITIES, counts
 from zgoda.notices.registry import notice_registry
 
-notices_cli = ZgodaGroup("notices", help="Inspect the policy data in notices/.")
+notices_cli = ZgodaGroup("notices", help="Review, start and describe the policy data in notices/.")
+
+HEADINGS = {"error": "errors", "warning": "warnings", "info": "info"}
 
 
 @notices_cli.command("check")
 @click.argument("site", required=False)
-def check_command(site: str | None) -> None:
-    """Print each missing GDPR Art. 13/14 item and each outdated statement, per site."""
+@click.option(
+    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--strict", is_flag=True, help="Exit with code 1 when any notice has an error.")
+def check_command(site: str | None, output: str, strict: bool) -> None:
+    """Review each notice as a privacy lawyer would: errors, warnings and info, with the
+    article, the data path and a fix."""
     registry = notice_registry()
     if site is not None and site not in registry.notices:
         raise click.BadParameter(
             f"unknown site {site!r}; known: {', '.join(registry.notices)}", param_hint="SITE"
         )
-    for site_id in [site] if site else list(registry.notices):
-        loaded = registry.notices[site_id]
-        findings = registry.findings[site_id]
-        click.echo(
-            f"{site_id}  ({loaded.path}, version {loaded.version}): {len(findings)} findings"
+    sites = [site] if site else list(registry.notices)
+    if output == "json":
+        report = [
+            {
+                "site": site_id,
+                "path": str(registry.notices[site_id].path),
+                "version": registry.notices[site_id].version,
+                "counts": counts(registry.findings[site_id]),
+                "findings": [finding.as_dict() for finding in registry.findings[site_id]],
+            }
+            for site_id in sites
+        ]
+        click.echo(json.dumps({"sites": report}, ensure_ascii=False, indent=2))
+    else:
+        for site_id in sites:
+            _print_review(site_id)
+    errors = sum(counts(registry.findings[site_id])["error"] for site_id in sites)
+    if strict and errors:
+        raise ZgodaError(
+            f"{errors} error{'s' if errors != 1 else ''} in the notices checked (--strict)"
         )
-        for finding in findings:
-            click.echo(f"  {finding}")
+
+
+def _print_review(site_id: str) -> None:
+    registry = notice_registry()
+    loaded = registry.notices[site_id]
+    findings = registry.findings[site_id]
+    tally = counts(findings)
+    summary = ", ".join(f"{tally[severity]} {HEADINGS[severity]}" for severity in SEVERITIES)
+    click.echo(f"{site_id}  ({loaded.path}, version {loaded.version}): {summary}")
+    for severity in SEVERITIES:
+        group = [finding for finding in findings if finding.severity == severity]
+        if not group:
+            continue
+        click.echo(f"  {HEADINGS[severity]}:")
+        for finding in group:
+            click.echo(f"    {finding.path}  [{finding.article}]")
+            click.echo(f"      {finding.message}")
+            click.echo(f"      fix: {finding.fix}")
