@@ -44,6 +44,9 @@ class CookiePolicy(Strict):
         return self
 
 
+# A host name of two labels or more, lower case, without a scheme, port or leading dot.
+DOMAIN_PATTERN = r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
+
 ConsentModeType = Literal[
     "ad_storage",
     "ad_user_data",
@@ -64,5 +67,8 @@ class EmbedSettings(Strict):
     """How the banner behaves on the organisation's websites (not a legal statement)."""
 
     allowed_origins: list[Annotated[str, Field(pattern=r"^https?://[a-z0-9.-]+(:[0-9]+)?$")]] = []
+    # The organisation's own domains: https pages on them and their subdomains may call the
+    # API, with no origin list to keep beside them.
+    domains: list[Annotated[str, Field(pattern=DOMAIN_PATTERN)]] = []
     consent_lifetime: Duration = Duration(value=6, unit=TimeUnit.MONTH)
     consent_mode: dict[str, list[ConsentModeType]] = DEFAULT_CONSENT_MODE
