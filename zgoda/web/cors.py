@@ -3,6 +3,8 @@ notice data (or the app config) allows may read its answers."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, Response, current_app, request
 
 from zgoda.notices.loader import LoadedNotice
@@ -18,7 +20,24 @@ def allowed_origin(loaded: LoadedNotice) -> str | None:
     if not origin:
         return None
     allowed = {*loaded.notice.embed.allowed_origins, *current_app.config["ALLOWED_ORIGINS"]}
-    return origin if origin in allowed else None
+    if origin in allowed or _on_own_domain(origin, loaded.notice.embed.domains):
+        return origin
+    return None
+
+
+def _on_own_domain(origin: str, domains: list[str]) -> bool:
+    """Whether `origin` is an https page on one of the site's domains or their subdomains."""
+    if not domains:
+        return False
+    try:
+        parts = urlsplit(origin)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    if parts.scheme != "https" or parts.path or parts.query or parts.username is not None:
+        return False
+    return any(host == domain or host.endswith("." + domain) for domain in domains)
 
 
 def _requested_site() -> LoadedNotice | None:
