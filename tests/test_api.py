@@ -33,7 +33,7 @@ OPTIONAL = {
     "advertising",
     "social_media",
 }
-ALLOWED_ORIGIN = "https://shop.example.com"  # outside optingo's embed.domains, which let pages in too
+ALLOWED_ORIGIN = "https://shop.example.com"  # outside optingo's embed.domains
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 ERROR_KEYS = {"error", "message", "status", "field", "current_version"}
 
