@@ -10,12 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import ProgrammingError
 
 from app import create_app
-from zgoda.store.migrate import upgrade
+from zgoda.store.migrate import alembic_config, upgrade
+from zgoda.store.tables import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTICES_DIR = ROOT / "notices"
@@ -70,15 +74,21 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
+def migrate(url: str) -> None:
+    """Bring the database at `url` to the newest schema."""
+    command.upgrade(alembic_config(url), "head")
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    """A fresh PostgreSQL database for this test session, migrated, dropped at the end."""
     name = f"zgoda_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
+        migrate(url)
         yield url
     finally:
         with admin.connect() as connection:
@@ -86,17 +96,47 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite log that each test copies (migrating costs more than a copy)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "zgoda.sqlite3"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+def empty_postgres(url: str) -> None:
+    """Empty every table of the session's database, or rebuild it if a test left its schema
+    broken (a table dropped, a migration test that failed halfway)."""
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if current == head:
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                return
+    except ProgrammingError:
+        pass  # a table is missing: rebuild below
+    finally:
+        engine.dispose()
+    rebuild = create_engine(url)
+    with rebuild.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    rebuild.dispose()
+    migrate(url)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty, migrated consent log: SQLite in tmp_path, or PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'zgoda.sqlite3'}"
+        path = tmp_path / "zgoda.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    empty_postgres(url)
     return url
 
 

@@ -34,6 +34,9 @@ from zgoda.store import events_for
 from zgoda.store.audit import verify_site
 from zgoda.store.tables import chain_heads, consent_events
 
+# Server processes killed and restarted: part of the full run, not of the quick one.
+pytestmark = pytest.mark.slow
+
 SITE = "optingo"
 LOAD_THREADS = 8
 MAX_REQUESTS = 2000  # the load never sends more than this in all

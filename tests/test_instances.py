@@ -60,7 +60,11 @@ def log_engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+# Two gunicorn servers per test, on PostgreSQL: part of the full run, not of the quick one.
+pytestmark = [
+    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
+    pytest.mark.slow,
+]
 
 
 def test_concurrent_writes_through_both_instances_each_land_once(

@@ -19,6 +19,9 @@ import yaml_rs
 
 from zgoda.web.client import user_agent_family
 
+# Reads a corpus of 38,271 user-agents: part of the full run, not of the quick one.
+pytestmark = pytest.mark.slow
+
 # Matomo's browser names that are one of our families; other browsers (Yandex, UC Browser,
 # Chrome Webview, Samsung's or Huawei's own...) are "other" to Matomo and are not checked.
 FAMILY_OF_BROWSER = {
