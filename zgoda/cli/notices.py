@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
+from flask import current_app
 
 from zgoda.cli import ZgodaGroup
 from zgoda.errors import ZgodaError
-from zgoda.notices.check import SEVERITIES, counts
+from zgoda.notices.check import SEVERITIES, check_notice, counts
 from zgoda.notices.registry import notice_registry
+from zgoda.notices.skeleton import notice_schema, write_skeleton
 
 notices_cli = ZgodaGroup("notices", help="Review, start and describe the policy data in notices/.")
 
@@ -69,3 +72,22 @@ def _print_review(site_id: str) -> None:
             click.echo(f"    {finding.path}  [{finding.article}]")
             click.echo(f"      {finding.message}")
             click.echo(f"      fix: {finding.fix}")
+
+
+@notices_cli.command("new")
+@click.argument("site")
+def new_command(site: str) -> None:
+    """Write notices/SITE/notice.yaml: a commented skeleton with every item still to state."""
+    loaded = write_skeleton(Path(current_app.config["NOTICES_DIR"]), site)
+    tally = counts(check_notice(site, loaded.notice))
+    click.echo(f"Wrote {loaded.path}.")
+    click.echo(
+        f"`flask --app app notices check {site}` lists what to fill in: "
+        f"{tally['warning']} warnings, {tally['info']} info."
+    )
+
+
+@notices_cli.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of notice.yaml, for an editor's completion and validation."""
+    click.echo(notice_schema())
