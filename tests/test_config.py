@@ -9,7 +9,9 @@ import pytest
 from app import create_app
 from tests.conftest import PRODUCTION, ROOT
 from zgoda.config import SETTINGS, build_config, settings_table
+from zgoda.consent.tokens import site_key
 from zgoda.errors import ConfigError
+from zgoda.web.tokens_ext import consent_tokens
 
 
 def test_refuses_to_start_in_production_without_secret_key(environ: pytest.MonkeyPatch) -> None:
@@ -42,9 +44,12 @@ def test_testing_mode_starts_without_secret_key(environ: pytest.MonkeyPatch) -> 
 
 def test_overrides_beat_the_environment(environ: pytest.MonkeyPatch) -> None:
     environ.setenv("ZGODA_SECRET_KEY", "from-env-" * 4)
-    assert create_app({"TESTING": True, "SECRET_KEY": "override"}).config["SECRET_KEY"] == (
-        "override"
-    )
+    app = create_app({"TESTING": True, "SECRET_KEY": "override"})
+    # What the override changes: the key tokens are signed with.
+    with app.app_context():
+        signing_key = consent_tokens().keys_for("optingo")[-1]
+    assert signing_key == site_key("override", "optingo")
+    assert signing_key != site_key("from-env-" * 4, "optingo")
 
 
 @pytest.mark.parametrize(
