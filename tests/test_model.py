@@ -7,7 +7,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from zgoda.notices.model import Duration, Purpose, Retention, Text, TimeUnit
+from zgoda.notices.model import (
+    AutomatedDecisions,
+    Duration,
+    NotStated,
+    Purpose,
+    Retention,
+    Safeguard,
+    Text,
+    TimeUnit,
+    Transfers,
+)
 
 TEXT = {"pl": "tekst", "en": "text"}
 
@@ -68,3 +78,24 @@ def test_not_stated_is_accepted_where_a_source_is_silent() -> None:
 def test_unknown_fields_are_rejected() -> None:
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         Purpose.model_validate(purpose(colour="blue"))
+
+
+def test_automated_decisions_and_profiling_can_each_be_not_stated() -> None:
+    silent = AutomatedDecisions.model_validate(
+        {"profiling": True, "automated_decisions": {"not_stated": TEXT}}
+    )
+    assert isinstance(silent.automated_decisions, NotStated)
+    assert silent.logic is None  # nothing to explain when the source says nothing
+    both = AutomatedDecisions.model_validate(
+        {"profiling": {"not_stated": TEXT}, "automated_decisions": False, "logic": TEXT}
+    )
+    assert isinstance(both.profiling, NotStated)
+    assert both.automated_decisions is False
+
+
+def test_an_invalid_safeguard_is_kept_apart_from_the_valid_ones() -> None:
+    transfers = Transfers.model_validate(
+        {"outside_eea": True, "safeguards": ["standard_contractual_clauses", "privacy_shield"]}
+    )
+    assert transfers.valid_safeguards == [Safeguard.STANDARD_CONTRACTUAL_CLAUSES]
+    assert transfers.invalid_safeguards == [Safeguard.PRIVACY_SHIELD]

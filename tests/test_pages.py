@@ -11,9 +11,12 @@ import pytest
 import yaml
 from flask import Flask, Response
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 
 from app import create_app
 from tests.conftest import FIXTURES, LANGS, SITES
+from zgoda import legal
+from zgoda.notices.model import Right
 
 FACTS = {site: yaml.safe_load((FIXTURES / "facts" / f"{site}.yaml").read_text()) for site in SITES}
 PAGES = ("privacy", "cookies")
@@ -61,8 +64,43 @@ def test_page_is_valid_html5_with_locale_metadata(
 def test_privacy_page_has_table_of_contents_date_and_version(client: FlaskClient) -> None:
     text = visible_text(client.get("/apifonica/privacy?lang=pl").get_data(as_text=True))
     assert "Spis treści" in text
-    assert "9 września 2024" in text
+    assert "Obowiązuje od 9 września 2024 r." in text
     assert "2.1" in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("site", SITES)
+def test_every_gdpr_right_is_given_whatever_the_notice_lists(
+    app: Flask, client: FlaskClient, site: str, lang: str
+) -> None:
+    text = visible_text(client.get(f"/{site}/privacy?lang={lang}").get_data(as_text=True))
+    with app.test_request_context(), force_locale(lang):
+        wording = [str(legal.RIGHT_DESCRIPTIONS[right]) for right in legal.GDPR_RIGHTS]
+        wording.append(str(legal.RIGHT_DESCRIPTIONS[Right.WITHDRAW_CONSENT]))
+    assert [line for line in wording if line not in text] == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_automated_decision_the_source_is_silent_on_is_not_denied(
+    client: FlaskClient, lang: str
+) -> None:
+    text = visible_text(client.get(f"/optingo/privacy?lang={lang}").get_data(as_text=True))
+    assert "No decisions based solely on automated processing are made." not in text
+    assert "Nie są podejmowane decyzje oparte wyłącznie" not in text
+    assert (
+        "Administrator nie mówi, czy podejmuje decyzje oparte wyłącznie"
+        if lang == "pl"
+        else "The controller does not say whether it makes decisions based solely"
+    ) in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_invalid_safeguard_is_not_listed_as_one(client: FlaskClient, lang: str) -> None:
+    markup = client.get(f"/optingo/privacy?lang={lang}").get_data(as_text=True)
+    section = markup.split('id="transfers"')[1].split("</section>")[0]
+    listed = re.findall(r"<li>(.*?)</li>", section, flags=re.S)
+    assert len(listed) == 1  # the standard contractual clauses only
+    assert "Privacy Shield" not in listed[0] and "Tarcza" not in listed[0]
 
 
 def test_index_lists_every_site(client: FlaskClient) -> None:
