@@ -9,6 +9,7 @@ its key is revoked. Failed sign-ins count towards the per-network limit on key g
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -21,10 +22,12 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
+from zgoda import legal
 from zgoda.consent import rules_for
 from zgoda.dashboard import DashboardStats, dashboard_stats, window_days
 from zgoda.errors import Forbidden, Unauthorized
 from zgoda.i18n import current_locale, localized
+from zgoda.notices.check import Finding, counts
 from zgoda.notices.loader import LoadedNotice
 from zgoda.notices.registry import notice_registry
 from zgoda.store.db import engine
@@ -46,6 +49,8 @@ SESSION_KEY = "admin_sessions"  # {site id: token of the session signed in to it
 # A working day from sign-in; an hour unused ends it sooner (a browser left open).
 PERIOD_CHOICES = (7, 30, 90, 365)
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
+# A section of the rendered privacy page (templates/privacy.html): flat, never nested.
+PUBLIC_SECTION = re.compile(r'<section id="([a-z-]+)"[^>]*>.*?</section>', re.DOTALL)
 
 
 @bp.route("/<site>", methods=["GET", "POST"])
@@ -80,6 +85,49 @@ def dashboard(site: str) -> Response:
         end=format_date(stats.end, "long", locale=current_locale()),
     )
     return Response(page, mimetype="text/html", headers=PRIVATE_HEADERS)
+
+
+@bp.get("/<site>/notice")
+def notice_review(site: str) -> Response:
+    """The notice as the public page renders it, each finding of the check beside the section
+    it concerns; the sign-in form when not signed in."""
+    loaded = notice_registry().get_or_404(site)
+    key_id = _signed_in_key(site)
+    if isinstance(key_id, SessionEnded):
+        return _sign_in_page(loaded, _ended_problem(key_id), 200)
+    findings = notice_registry().findings[site]
+    sections = _public_sections(loaded)
+    placed = {section for section, _ in sections}
+    page = render_template(
+        "admin_notice.html",
+        loaded=loaded,
+        notice=loaded.notice,
+        key_id=key_id,
+        counts=counts(findings),
+        sections=[(html, _concerning(findings, section)) for section, html in sections],
+        unplaced=[finding for finding in findings if finding.section not in placed],
+        quotes=_quotes(loaded),
+    )
+    return Response(page, mimetype="text/html", headers=PRIVATE_HEADERS)
+
+
+def _public_sections(loaded: LoadedNotice) -> list[tuple[str, Markup]]:
+    """The privacy page's sections as visitors see them, by anchor."""
+    page = render_template("privacy.html", loaded=loaded, notice=loaded.notice, legal=legal)
+    # Our own template's output, already escaped.
+    return [(m.group(1), Markup(m.group(0))) for m in PUBLIC_SECTION.finditer(page)]
+
+
+def _concerning(findings: list[Finding], section: str) -> list[Finding]:
+    return [finding for finding in findings if finding.section == section]
+
+
+def _quotes(loaded: LoadedNotice) -> dict[str, str]:
+    """The source's wording of each outdated statement, by its finding's path."""
+    return {
+        f"outdated_statements[{index}] ({statement.kind})": statement.quote
+        for index, statement in enumerate(loaded.notice.outdated_statements)
+    }
 
 
 @bp.post("/<site>/sign-out")
