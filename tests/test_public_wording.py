@@ -42,7 +42,7 @@ INVALID_CLAUSES = [
 POLISH_FORMS = [
     r"\w+łeś\b",  # podałeś, zgodziłeś się, osiągnąłeś
     r"\bpowinieneś\b",
-    r"\bjesteś (zalogowany|pełnoletni)\b",
+    r"\b(jesteś|zostajesz|zostaniesz|będziesz|możesz być)( \w+)? \w+(any|ony|ęty|ni)\b",
     r"\bprzez Zgodę\b",
     r"\bWersja treści\b",
 ]
