@@ -31,7 +31,7 @@ class NoticeRegistry:
         registry = cls(load_notices(Path(app.config["NOTICES_DIR"])))
         for site_id, findings in registry.findings.items():
             for finding in findings:
-                app.logger.info("notice %s: %s", site_id, finding)
+                app.logger.info("notice %s: %s (fix: %s)", site_id, finding, finding.fix)
         app.extensions[EXTENSION_KEY] = registry
         return registry
 
