@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -154,3 +155,12 @@ def test_embed_tag_refuses_without_the_serving_settings() -> None:
     result = flask_command_without_settings("embed", "tag", "optingo")
     assert result.returncode == 1
     assert "ZGODA_SECRET_KEY is not set" in result.stderr
+
+
+def test_a_sites_ci_can_run_the_strict_check_as_json_without_settings() -> None:
+    result = flask_command_without_settings(
+        "notices", "check", "xopero", "--format", "json", "--strict"
+    )
+    assert result.returncode == 1  # xopero's automated decisions lack Art. 22 safeguards
+    assert "(--strict)" in result.stderr
+    assert json.loads(result.stdout)["sites"][0]["counts"]["error"] >= 1
