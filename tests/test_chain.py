@@ -27,6 +27,7 @@ from zgoda.export import record_parts_of
 from zgoda.store.audit import erase_consent, purge_before, verify_site
 from zgoda.store.chain import (
     GENESIS,
+    PARTS,
     canonical_choices,
     canonical_time,
     link_hash,
@@ -332,6 +333,12 @@ def test_equal_cache_keys_of_other_types_spell_their_own_choices() -> None:
     assert canonical_choices({1: True}) == '{"1":true}'
     assert canonical_choices({True: True}) == '{"True":true}'
     assert canonical_choices({"b": True, "a": False}) == '{"a":false,"b":true}'
+
+
+def test_verify_parts_unpacks_a_record_in_the_order_of_its_parts() -> None:
+    # Its loop unpacks each RecordParts by position, into locals named as the fields.
+    unpacked = [name for name in verify_parts.__code__.co_varnames if name in PARTS]
+    assert unpacked == list(PARTS)
 
 
 def test_verify_parts_reports_as_verify_records(log: Engine) -> None:

@@ -35,6 +35,7 @@ from zgoda.export import (
     gzip_chunks,
     parse_moment,
     record_parts_of,
+    stream,
 )
 from zgoda.export.format import NDJSON_FIELDS
 from zgoda.store.audit import erase_consent
@@ -148,6 +149,12 @@ def test_csv_columns_are_fixed_then_one_per_purpose() -> None:
 
 def test_the_file_holds_every_part_of_a_record_once() -> None:
     assert sorted(NDJSON_FIELDS) == sorted(PARTS)
+
+
+@pytest.mark.parametrize("writer", [stream._csv_part_chunks, stream._ndjson_part_line])
+def test_the_writers_unpack_a_record_in_the_order_of_its_parts(writer: Any) -> None:
+    # Their loops unpack each RecordParts by position, into locals named as the fields.
+    assert [name for name in writer.__code__.co_varnames if name in PARTS] == list(PARTS)
 
 
 def test_a_csv_row_tells_an_absent_purpose_from_a_refused_one(log: Engine) -> None:

@@ -30,7 +30,7 @@ CANONICAL_TIME = re.compile(
 _canonical_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 _json_string = encode_basestring
 _sha256 = hashlib.sha256
-Choices = TypeVar("Choices")
+Choices = TypeVar("Choices")  # what a reader makes of a record's stored choices
 # Canonical choices by their items; only exact str -> bool items are kept (see canonical_choices).
 _CHOICES_CACHE: dict[tuple[tuple[Any, Any], ...], str] = {}
 CHOICES_CACHE_SIZE = 4096
@@ -168,13 +168,15 @@ def link_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
 
 
 class RecordParts(NamedTuple, Generic[Choices]):
-    """A stored record as the parts its checks and exports need, in the order they are read.
+    """A stored record as the parts its chain check and its export need: one layout, its
+    fields in the order the fast readers select them.
 
-    The fast readers (`parts.record_parts` from the database, `ExportReader.parts` from an
-    export file) make one per record instead of a dict: `sequence` an int, the times
-    canonical (`canonical_time`), `choices` what the reader made of the stored choices
-    (`canonical_choices` text for a chain check), `gpc` and `erased` read as flags. The
-    types are an intact record's; a tampered export may hold any JSON value instead.
+    `parts.record_parts` (the database) and `ExportReader.parts` (an export file) make one
+    per record instead of a dict: `sequence` an int, the times canonical (an export file's
+    as written, for `verify_parts(spell_times=True)`), `choices` what the reader made of
+    the stored choices (`canonical_choices` text for a chain check), `gpc` and `erased`
+    read as flags. The types are an intact record's; a tampered export may hold any JSON
+    value instead.
     """
 
     sequence: int

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Generator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -25,10 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from zgoda.store.chain import PARTS, RecordParts, canonical_time
+from zgoda.store.chain import PARTS, Choices, RecordParts, canonical_time
 from zgoda.store.tables import consent_events
 
-Choices = TypeVar("Choices")
 # Where the parts this reader respells stand in a record's tuple.
 RECORDED_PART, CHOICES_PART, EXPIRES_PART = (
     PARTS.index(name) for name in ("recorded_at", "choices", "expires_at")
