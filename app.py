@@ -15,6 +15,7 @@ from zgoda.store import db
 from zgoda.web import (
     admin,
     api,
+    compression,
     demo,
     embed,
     errors,
@@ -46,7 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with cli.startup_errors_reported():
         app = Flask(__name__, instance_relative_config=True)
         app.config.from_mapping(build_config(config))
-        check_settings(app)
+        check_settings(app, deferred=cli.serving_settings_deferred())
         trust_proxies(app)
 
         registry = NoticeRegistry.init_app(app)
@@ -57,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         db.init_app(app)
         tokens_ext.init_app(app)
         security.init_app(app)
+        compression.init_app(app)
         sessions.init_app(app)
         errors.init_app(app)
         urls.init_app(app)

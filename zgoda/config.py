@@ -199,19 +199,17 @@ def _parsed(setting: Setting, text: str, where: str) -> Any:
         raise ConfigError(f"{where}={text!r} is not valid: {error}") from None
 
 
-def check_settings(app: Flask) -> None:
+def check_settings(app: Flask, deferred: bool = False) -> None:
     """Refuse to run outside debug or testing without a real secret key and a public URL;
     derive the trusted hosts from the public URL.
 
     In debug or testing a random key is made for this process only, so tokens
-    signed by it stop verifying after a restart. When the `flask` command loads the app to
-    look up one of its commands, the check waits for that command: only those that sign or
-    link call it again (zgoda.cli), so `notices check` runs with neither setting.
+    signed by it stop verifying after a restart. `deferred`: the `flask` command is loading
+    the app to look up one of its commands; the requirements then wait for that command, and
+    only those that sign or link ask again (zgoda.cli), so `notices check` runs with neither.
     """
-    from zgoda.cli import serving_settings_deferred  # zgoda.cli imports this module
-
     relaxed = app.debug or app.testing
-    if not relaxed and serving_settings_deferred():
+    if deferred and not relaxed:
         return
     secret = app.config.get("SECRET_KEY")
     if not secret:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from flask.cli import AppGroup, FlaskGroup, ScriptInfo, routes_command
 
+from zgoda.config import check_settings
 from zgoda.errors import ZgodaError
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class ZgodaGroup(AppGroup):
         """Run the command; a domain error becomes a click error, not a traceback."""
         try:
             if self.name not in SIGNS_NOTHING:
-                _require_serving_settings(ctx.ensure_object(ScriptInfo).load_app())
+                check_settings(ctx.ensure_object(ScriptInfo).load_app())
             return super().invoke(ctx)
         except ZgodaError as error:
             raise click.ClickException(str(error)) from error
@@ -46,13 +47,6 @@ def serving_settings_deferred() -> bool:
     return ctx is not None and (
         isinstance(ctx.command, FlaskGroup) or ctx.command is routes_command
     )
-
-
-def _require_serving_settings(app: Flask) -> None:
-    # Imported here: zgoda.config asks this module whether the requirements wait.
-    from zgoda.config import check_settings
-
-    check_settings(app)
 
 
 @contextmanager
