@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, request, send_from_directory
 
 if TYPE_CHECKING:
     from flask import Flask
 
-EMBED_DIR = Path(__file__).resolve().parent.parent.parent / "static" / "embed"
+STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "static"
+EMBED_DIR = STATIC_DIR / "embed"
 CSS_PLACEHOLDER = '"__ZGODA_CSS__"'
 STABLE_MAX_AGE = 300
 PINNED_MAX_AGE = 365 * 24 * 3600
+FAVICON_MAX_AGE = 7 * 24 * 3600
 
 bp = Blueprint("embed", __name__)
 
@@ -100,6 +102,14 @@ def pinned(digest: str) -> Response:
     if digest != bundle.digest:
         abort(404)
     return serve(bundle, PINNED_MAX_AGE, immutable=True)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The icon browsers ask for at the root, for pages that do not name theirs (JSON, errors)."""
+    return send_from_directory(
+        STATIC_DIR, "favicon.ico", mimetype="image/x-icon", max_age=FAVICON_MAX_AGE
+    )
 
 
 def serve(bundle: EmbedBundle, max_age: int, immutable: bool) -> Response:
