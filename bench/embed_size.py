@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/embed_size.py [--runs 5] [--json results.json]
 
-- Size: static/embed/embed.js and embed.css as served (the CSS minified into the script),
-  raw and gzip -9, against the 6 KB budget for JS + CSS together.
+- Size: static/embed/embed.js as written and embed.css minified, raw and gzip -9, and the
+  bundle as served (the script without whole-line comments and indentation, the CSS inlined)
+  against the 6 KB budget for JS + CSS together.
 - Requests before the banner shows: a first visit to the test customer page (on 127.0.0.2,
   Zgoda on 127.0.0.1, as in tests/e2e); every request from navigation until the banner is
   visible, grouped by origin.

@@ -12,7 +12,7 @@
   // --- Start guard: only a real Zgoda instance (marked with MARK) stops this one.
   const MARK = Symbol.for('zgoda.embed');
   if (w.Zgoda && w.Zgoda[MARK]) return;
-  if (w.Zgoda) console.warn('Zgoda: window.Zgoda is already taken by something else; the banner runs anyway');
+  if (w.Zgoda) console.warn('Zgoda: window.Zgoda is taken by something else');
   const me = d.currentScript || d.querySelector('script[data-site]');
   const site = me.dataset.site, origin = new URL(me.src).origin;
   const api = origin + '/api/v1/sites/' + encodeURIComponent(site);
@@ -356,7 +356,7 @@
         boxes[p.id].checked = !asked.includes(p.id) && !!current[p.id];
       });
       dialog.showModal();
-    }, e => console.warn('Zgoda: the settings could not be loaded', e));
+    }, e => console.warn('Zgoda: no settings', e));
   }
 
   function restore() {
@@ -384,9 +384,9 @@
     [MARK]: true,
   };
   safe(() => { w.Zgoda = zgoda; });
-  if (w.Zgoda != zgoda) console.warn('Zgoda: window.Zgoda cannot be set; the banner runs without its API');
+  if (w.Zgoda != zgoda) console.warn('Zgoda: window.Zgoda cannot be set');
 
-  const failed = e => console.warn('Zgoda: the banner could not be loaded', e);
+  const failed = e => console.warn('Zgoda: no banner', e);
   if (live()) {
     // A returning visitor: the stored choice applies at once, with no network request.
     apply(state);
