@@ -48,8 +48,8 @@ ADDRESS_FIELDS = {
     ),
     "embed.allowed_origins.0": (
         "optingo",
-        "\ncookies:\n",
-        f"\nembed:\n  allowed_origins: [{BAD}]\ncookies:\n",
+        "  domains: [optingo.eu, optingo.digital]\n",
+        f"  domains: [optingo.eu, optingo.digital]\n  allowed_origins: [{BAD}]\n",
     ),
 }
 
