@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from zgoda.i18n import format_duration, format_notice_date
+from zgoda.i18n import format_document_date, format_duration
 from zgoda.notices.model import Duration, TimeUnit
 
 
@@ -31,10 +31,10 @@ def test_durations_use_each_languages_plural_rules(
 
 
 def test_dates_and_months_are_formatted_per_locale() -> None:
-    assert format_notice_date("2024-09-09", "pl") == "9 września 2024"
-    assert format_notice_date("2024-09-09", "en") == "September 9, 2024"
-    assert format_notice_date("2021-08", "pl") == "sierpień 2021"
-    assert format_notice_date("2021-08", "en") == "August 2021"
+    assert format_document_date("2024-09-09", "pl") == "9 września 2024 r."
+    assert format_document_date("2024-09-09", "en") == "9 September 2024"
+    assert format_document_date("2021-08", "pl") == "sierpnia 2021 r."  # read after "od"
+    assert format_document_date("2021-08", "en") == "August 2021"
 
 
 def html_lang(client: FlaskClient, url: str, **kwargs: object) -> str:

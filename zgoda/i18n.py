@@ -6,7 +6,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from babel import Locale as BabelLocale
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date
 from babel.units import format_unit
 from flask import Response, abort, current_app, request
 from flask_babel import Babel, get_locale
@@ -73,14 +73,6 @@ def format_duration(duration: Duration, locale: str | None = None) -> str:
         length="long",
         locale=locale or current_locale(),
     )
-
-
-def format_notice_date(value: str, locale: str | None = None) -> str:
-    """An ISO date ('2024-09-09') in full, or a month ('2021-08') as month and year."""
-    locale = locale or current_locale()
-    if len(value) == 7:
-        return format_skeleton("yMMMM", date.fromisoformat(value + "-01"), locale=locale)
-    return format_date(date.fromisoformat(value), format="long", locale=locale)
 
 
 # How a careful writer dates a document: Polish in the genitive with "r." ("9 września 2024 r.",
