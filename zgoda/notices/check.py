@@ -395,6 +395,10 @@ def _automated(notice: Notice) -> Raw:
         return
     decides = getattr(automated, "automated_decisions", None)
     profiling = getattr(automated, "profiling", None)
+    questions = {
+        "automated_decisions": "whether any decision is made solely by automated means",
+        "profiling": "whether personal data is used for profiling",
+    }
     for name, value in (("automated_decisions", decides), ("profiling", profiling)):
         if isinstance(value, NotStated):
             yield (
@@ -402,7 +406,7 @@ def _automated(notice: Notice) -> Raw:
                 f"automated_decisions.{name}",
                 "Art. 13(2)(f)",
                 f"{name.replace('_', ' ')} not stated",
-                f"say whether there is {name.replace('_', ' ')}",
+                f"say {questions[name]}",
             )
     if decides is not True:
         return
