@@ -109,7 +109,7 @@ def verify_export(path: Path) -> ExportCheck:
             return ExportCheck(ChainReport(0, None, None), reader.line)
         # An export may start mid-chain (a time range, or after a purge): trust its first
         # link then; an export from the very start must link to the genesis.
-        genesis = first[0] == 1
+        genesis = first.sequence == 1
         report = verify_parts_and_erasures(
             chain([first], records),
             GENESIS if genesis else None,

@@ -10,21 +10,15 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from zgoda.store.audit import ERASED
-from zgoda.store.chain import PARTS
+from zgoda.store.chain import RecordParts
 from zgoda.store.verify import ChainReport, verify_parts
 
 FALSELY_ERASED = "marked erased but still holds a consent id, browser or network"
-
-ERASED_PART = PARTS.index("erased")
-SEQUENCE_PART = PARTS.index("sequence")
-PERSONAL_PARTS = tuple(
-    PARTS.index(name) for name in ("consent_id", "user_agent_family", "ip_prefix")
-)
 TOMBSTONE = (ERASED, ERASED, None)
 
 
 def verify_parts_and_erasures(
-    rows: Iterable[tuple[Any, ...]],
+    rows: Iterable[RecordParts[Any]],
     anchor_hash: str | None = None,
     anchor_sequence: int | None = None,
     spell_times: bool = False,
@@ -32,12 +26,13 @@ def verify_parts_and_erasures(
     """`verify_parts`, with a record marked erased but holding personal data as the break."""
     falsely_erased: list[int] = []
 
-    def checked(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    def checked(rows: Iterable[RecordParts[Any]]) -> Iterator[RecordParts[Any]]:
         # verify_parts takes the next record only once every earlier one checked out, so
         # ending the stream here leaves it with the report of the records before this one.
         for row in rows:
-            if row[ERASED_PART] and tuple(row[part] for part in PERSONAL_PARTS) != TOMBSTONE:
-                falsely_erased.append(row[SEQUENCE_PART])
+            personal = (row.consent_id, row.user_agent_family, row.ip_prefix)
+            if row.erased and personal != TOMBSTONE:
+                falsely_erased.append(row.sequence)
                 return
             yield row
 
