@@ -161,6 +161,10 @@ def recorded_only_invalid_consent(ctx: Any, response: Any, case: Any) -> bool | 
     return positive_data_acceptance(ctx, response, case)
 
 
+# schemathesis asks for gzip but reads a WSGI answer undecoded: ask for the plain body.
+PLAIN = {"Accept-Encoding": "identity"}
+
+
 @schema.parametrize()
 @settings(
     max_examples=30,
@@ -181,11 +185,12 @@ def test_the_app_honours_its_document(case: Any, fuzzed_app: Flask) -> None:
         # name depends on the site's notice, so such a 422 is the right answer to valid JSON.
         case.call_and_validate(
             app=fuzzed_app,
+            headers=PLAIN,
             excluded_checks=[positive_data_acceptance],
             additional_checks=[recorded_only_invalid_consent],
         )
     else:
-        case.call_and_validate(app=fuzzed_app)
+        case.call_and_validate(app=fuzzed_app, headers=PLAIN)
 
 
 def test_a_recorded_token_verifies_along_the_documented_link(fuzzed_app: Flask) -> None:

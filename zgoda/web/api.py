@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +43,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 _json_text = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 BANNER_MAX_AGE = 300
+GZIP_ETAG_SUFFIX = "-gzip"
 
 
 class VerifyRequest(BaseModel):
@@ -57,13 +59,19 @@ def banner(site: str) -> Response:
     loaded = notice_registry().get_or_404(site)
     config = site_banner(loaded, request.args.get("lang") or loaded.notice.default_locale)
     document = banner_document(loaded, config)
+    gzipped = request.accept_encodings["gzip"] > 0
+    etag = document.etag + GZIP_ETAG_SUFFIX if gzipped else document.etag
     # If-None-Match compares weakly (RFC 9110, 13.1.2); a match needs no body.
     if_none_match = request.headers.get("If-None-Match")
-    if if_none_match and parse_etags(if_none_match).contains_weak(document.etag):
+    if if_none_match and parse_etags(if_none_match).contains_weak(etag):
         response = Response(status=304)
         del response.headers["Content-Type"]
+    elif gzipped:  # compressed once, with the document, not per request
+        response = Response(document.gzipped, mimetype="application/json")
+        response.headers["Content-Encoding"] = "gzip"
     else:
         response = Response(document.body, mimetype="application/json")
+    response.headers["ETag"] = quote_etag(etag)
     response.headers.extend(document.headers)
     return response
 
@@ -73,7 +81,8 @@ class BannerDocument:
     """The banner configuration of one site, language and host, ready to send."""
 
     body: bytes
-    etag: str
+    gzipped: bytes
+    etag: str  # of the plain body; the gzipped one's ends in GZIP_ETAG_SUFFIX
     headers: tuple[tuple[str, str], ...]
 
 
@@ -100,10 +109,11 @@ def banner_document(loaded: LoadedNotice, config: BannerConfig) -> BannerDocumen
         }
         etag = content_hash([config.content_hash, current_app.config["PUBLIC_URL"]])
         headers = (
-            ("ETag", quote_etag(etag)),
             ("Cache-Control", f"public, max-age={BANNER_MAX_AGE}"),
+            ("Vary", "Accept-Encoding"),
         )
-        document = BannerDocument(current_app.json.dumps(body).encode("utf-8"), etag, headers)
+        text = current_app.json.dumps(body).encode("utf-8")
+        document = BannerDocument(text, gzip.compress(text, mtime=0), etag, headers)
         cache[key] = document
     return document
 
