@@ -137,6 +137,21 @@ def test_a_legitimate_interest_acting_in_accordance_with_is_no_consent() -> None
     assert not messages(check(raw), "purposes[5] (extra).legitimate_interest")
 
 
+def test_a_legitimate_interest_relied_on_but_not_stated_is_a_warning() -> None:
+    not_named = {"pl": "Administrator nie wskazuje interesu.", "en": "No interest is named."}
+    raw = with_purpose(
+        raw_optingo(), legal_bases=["f"], legitimate_interest={"not_stated": not_named}
+    )
+    found = messages(check(raw), "purposes[5] (extra).legitimate_interest")
+    assert [(f.severity, f.article) for f in found] == [("warning", "Art. 13(1)(d)")]
+    named = with_purpose(
+        raw_optingo(),
+        legal_bases=["f"],
+        legitimate_interest={"pl": "Obrona przed roszczeniami.", "en": "Defending claims."},
+    )
+    assert not messages(check(named), "purposes[5] (extra).legitimate_interest")
+
+
 def test_special_categories_processed_while_the_notice_says_none_are() -> None:
     raw = raw_optingo()
     raw["data_categories"].append(

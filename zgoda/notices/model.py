@@ -182,7 +182,8 @@ class Purpose(Strict):
     name: Text
     description: Text | None = None
     legal_bases: Annotated[list[LegalBasis], Field(min_length=1)] | NotStated
-    legitimate_interest: Text | None = None
+    # Required with basis (f); a notice that relies on it without naming the interest says so.
+    legitimate_interest: Text | NotStated | None = None
     data_categories: list[str] = []
     retention: list[Retention] | NotStated
 

@@ -130,6 +130,15 @@ def purposes(notice: Notice) -> Raw:
                 "give how long the data is kept, or the criterion",
             )
         interest = purpose.legitimate_interest
+        if isinstance(interest, NotStated):
+            yield (
+                "warning",
+                f"{path}.legitimate_interest",
+                "Art. 13(1)(d)",
+                "the legitimate interest relied on is not stated",
+                "name the legitimate interest pursued",
+            )
+            continue
         if interest is None:
             continue
         words = f"{interest.pl} {interest.en}"
