@@ -76,7 +76,8 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="zgoda-profile-") as workdir:
         settings = {
-            "SECRET_KEY": "profile",
+            "SECRET_KEY": "profile-secret-of-at-least-thirty-two-bytes",
+            "PUBLIC_URL": "http://127.0.0.1:8000",
             "DATABASE_URL": f"sqlite:///{workdir}/zgoda.sqlite3",
             "CONSENT_RATE_LIMIT": "1000000 per second",  # the limit is not what is measured
         }

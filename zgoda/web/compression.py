@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 
 from flask import request
 
+from zgoda.web.headers import add_vary
+
 if TYPE_CHECKING:
     from flask import Flask, Response
 
-COMPRESSIBLE_TYPES = frozenset({"text/html", "application/json"})
+COMPRESSIBLE_TYPES = ("text/html", "application/json")
 MIN_SIZE = 1024  # below this the gzip header and a round of CPU are not worth it
 LEVEL = 6
 
@@ -29,10 +31,13 @@ def init_app(app: Flask) -> None:
 
 def compress_response(response: Response) -> Response:
     """The response gzipped when it is HTML or JSON of MIN_SIZE bytes or more and gzip is accepted."""
+    # On every response: the cheap header tests first, werkzeug's parsed views only after.
     if not compressible(response):
         return response
-    response.vary.add("Accept-Encoding")
-    if request.accept_encodings["gzip"] <= 0:
+    add_vary(response, "Accept-Encoding")
+    if "gzip" not in request.headers.get("Accept-Encoding", "") or (
+        request.accept_encodings["gzip"] <= 0
+    ):
         return response
     body = response.get_data()
     if len(body) < MIN_SIZE:
@@ -47,12 +52,17 @@ def compress_response(response: Response) -> Response:
 
 def compressible(response: Response) -> bool:
     """A whole, unencoded HTML or JSON body with content (not a 1xx, 204, 206 or 304)."""
+    headers = response.headers
+    if "Accept-Encoding" in headers.get("Vary", ""):
+        return False  # the view chose the encoding itself (the banner keeps a gzipped copy)
+    content_type = headers.get("Content-Type", "")
+    length = response.content_length  # None when streamed
     return (
-        response.mimetype in COMPRESSIBLE_TYPES
-        and response.status_code >= 200
-        and response.status_code not in (204, 206, 304)
+        content_type.startswith(COMPRESSIBLE_TYPES)
+        and (length is None or length >= MIN_SIZE)
+        and "Content-Encoding" not in headers
+        and 200 <= response.status_code not in (204, 206, 304)
         and not response.direct_passthrough
         and not response.is_streamed
-        and "Content-Encoding" not in response.headers
-        and "no-transform" not in response.headers.get("Cache-Control", "")
+        and "no-transform" not in headers.get("Cache-Control", "")
     )

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, request
 
 from zgoda.notices.loader import LoadedNotice
 from zgoda.notices.registry import notice_registry
+from zgoda.web.headers import add_vary
 
 PREFLIGHT_MAX_AGE = "600"
 ALLOWED_HEADERS = "Content-Type, If-None-Match"
@@ -69,10 +70,7 @@ def add_cors_headers(response: Response) -> Response:
     loaded = _requested_site()
     if loaded is None or request.method == "OPTIONS":
         return response
-    if "Vary" in response.headers:
-        response.vary.add("Origin")
-    else:  # most responses: no header set to parse and merge
-        response.headers["Vary"] = "Origin"
+    add_vary(response, "Origin")
     origin = allowed_origin(loaded)
     if origin is not None:
         response.headers["Access-Control-Allow-Origin"] = origin
