@@ -128,7 +128,9 @@ def empty_postgres(url: str) -> None:
     migrate(url)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# The quick loop (`-m "not slow and not browser"`) runs the storage tests on SQLite; the full
+# run (`make test`, CI) on PostgreSQL too.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty, migrated consent log: SQLite in tmp_path, or PostgreSQL."""
     if request.param == "sqlite":

@@ -80,6 +80,22 @@ def load_notice(site_dir: Path) -> LoadedNotice:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise NoticeError(path, f"cannot be read: {error}") from error
+    key = (site_id, str(path), text)
+    loaded = _LOADED.get(key)
+    if loaded is None:
+        if len(_LOADED) >= MAX_KEPT_NOTICES:
+            _LOADED.clear()
+        loaded = _LOADED[key] = _validated(site_id, path, text)
+    return loaded
+
+
+# Every app made in this process (tests make hundreds) parses a file's text once: the same
+# text gives the same frozen notice. Keyed by content, so an edited file is read afresh.
+MAX_KEPT_NOTICES = 64
+_LOADED: dict[tuple[str, str, str], LoadedNotice] = {}
+
+
+def _validated(site_id: str, path: Path, text: str) -> LoadedNotice:
     try:
         root, raw = _parse_yaml(text)
     except yaml.YAMLError as error:
