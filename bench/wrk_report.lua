@@ -1,6 +1,8 @@
 -- wrk script for bench/consent_bench.py.
 --   wrk ... -s bench/wrk_report.lua URL             GETs URL
 --   wrk ... -s bench/wrk_report.lua URL -- 'BODY'   POSTs BODY as application/json
+--   wrk ... -s bench/wrk_report.lua URL -- 'BODY' TYPE 'Name: value' ...
+--                                                   POSTs BODY as TYPE, with those headers
 -- At the end it prints one line, "WRK_JSON {...}": counts, errors and latency percentiles
 -- in microseconds, for the Python driver to read.
 
@@ -8,7 +10,11 @@ function init(args)
   if #args > 0 then
     wrk.method = "POST"
     wrk.body = args[1]
-    wrk.headers["Content-Type"] = "application/json"
+    wrk.headers["Content-Type"] = args[2] or "application/json"
+    for i = 3, #args do
+      local name, value = args[i]:match("^([^:]+):%s*(.*)$")
+      wrk.headers[name] = value
+    end
   end
 end
 
