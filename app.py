@@ -20,6 +20,7 @@ from zgoda.web import (
     embed,
     errors,
     export_api,
+    health,
     limits,
     openapi,
     pages,
@@ -77,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             admin.bp,
             embed.bp,
             demo.bp,
+            health.bp,
         ):
             app.register_blueprint(blueprint)
 
