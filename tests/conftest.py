@@ -142,6 +142,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture
+def fuzzed_app(tmp_path: Path) -> Iterator[Flask]:
+    """An app on a fresh SQLite log whose rate limit never gets in schemathesis's way."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'zgoda.sqlite3'}",
+            "CONSENT_RATE_LIMIT": "1000000 per minute",
+        }
+    )
+    upgrade(app)
+    yield app
+    app.extensions["zgoda_db"].dispose()
+
+
 AppFactory = Callable[..., Flask]
 
 

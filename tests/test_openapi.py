@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,25 +14,8 @@ from werkzeug.routing import Rule
 from app import create_app
 from tests.conftest import SITES
 from zgoda.consent import ConsentRequest
-from zgoda.store.migrate import upgrade
 
 API_PREFIX = "/api/v1/"
-
-
-@pytest.fixture
-def fuzzed_app(tmp_path: Path) -> Iterator[Flask]:
-    """An app on a fresh SQLite log whose rate limit never gets in schemathesis's way."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'zgoda.sqlite3'}",
-            "CONSENT_RATE_LIMIT": "100000 per minute",
-        }
-    )
-    upgrade(app)
-    yield app
-    app.extensions["zgoda_db"].dispose()
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.conftest import ROOT
+from tests.e2e.customer.banner import watch_errors
 from tests.e2e.customer.server import customer_site
 from tests.servers import (
     flask_command,
@@ -87,3 +88,27 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser context (its own cookies and storage) in British English."""
+    context = browser.new_context(locale="en-GB")
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def errors(context: BrowserContext) -> Iterator[list[str]]:
+    """Uncaught errors and console errors of every page in the context; none by the end.
+
+    A test module that wants every page watched asks for it in its own `page` fixture.
+    """
+    found = watch_errors(context)
+    yield found
+    assert found == []
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()

@@ -98,18 +98,6 @@ def choices_in(page: Page) -> dict[str, bool]:
 # --- fixtures --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(locale="en-GB")
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
-
-
 def edited_notices(target: Path) -> Path:
     """A copy of notices/ whose statistics and advertising purposes changed (and name cookies)."""
     shutil.copytree(NOTICES_DIR, target)

@@ -5,10 +5,8 @@ Screenshots of both layers in both languages go to tests/artifacts/ for a person
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.conftest import LANGS
 from tests.e2e.conftest import ARTIFACTS
@@ -30,18 +28,6 @@ FOCUSED = """() => {
         inDialog: dialog.contains(a), outline: getComputedStyle(a).outlineStyle,
     };
 }"""
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(locale="en-GB")
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
 
 
 def focused(page: Page) -> dict[str, object]:

@@ -4,12 +4,10 @@ and localStorage (the choice then lasts as long as the page)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
 
-from tests.e2e.customer.banner import first_layer, open_shop, preferences, watch_errors
+from tests.e2e.customer.banner import first_layer, open_shop, preferences
 from tests.e2e.test_embed import wait_for_ran
 
 BLOCKED_STORAGE = """
@@ -21,20 +19,6 @@ Object.defineProperty(window, 'localStorage', {
     get() { throw new DOMException('storage is blocked', 'SecurityError'); },
 });
 """
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(locale="en-GB")
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def errors(context: BrowserContext) -> Iterator[list[str]]:
-    found = watch_errors(context)
-    yield found
-    assert found == []
 
 
 @pytest.fixture

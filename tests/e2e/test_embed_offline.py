@@ -7,38 +7,22 @@ Every test listens for uncaught errors and console errors; there must be none.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.e2e.customer.banner import (
     first_layer,
     open_shop,
     preferences,
     reopen_button,
-    watch_errors,
 )
 from tests.e2e.test_embed import OPTIONAL, choices_in, consent_cookie, payload_of, wait_for_ran
 
 CONSENTS = "**/api/v1/sites/optingo/consents"
 BANNER = "**/api/v1/sites/optingo/banner*"
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(locale="en-GB")
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def errors(context: BrowserContext) -> Iterator[list[str]]:
-    """Uncaught errors and console errors of every page in the context; none by the end."""
-    found = watch_errors(context)
-    yield found
-    assert found == []
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ No answer may be a 500, and every answer must be one the document describes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +17,6 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app import create_app
 from tests.test_openapi import PLAIN, recorded_only_invalid_consent
-from zgoda.store.migrate import upgrade
 
 EXAMPLES_PER_OPERATION = 300
 
@@ -29,22 +26,6 @@ schema = schemathesis.openapi.from_wsgi(
 # A body over MAX_CONTENT_LENGTH is refused with 413, which schemathesis does not count among
 # the ways to refuse invalid data.
 schema.config.checks.negative_data_rejection.expected_statuses.append("413")
-
-
-@pytest.fixture
-def target_app(tmp_path: Path) -> Iterator[Flask]:
-    """A fresh SQLite log; the limit is high enough that fuzzing is not throttled."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'zgoda.sqlite3'}",
-            "CONSENT_RATE_LIMIT": "1000000 per minute",
-        }
-    )
-    upgrade(app)
-    yield app
-    app.extensions["zgoda_db"].dispose()
 
 
 @pytest.mark.slow
@@ -60,8 +41,8 @@ def target_app(tmp_path: Path) -> Iterator[Flask]:
         HealthCheck.function_scoped_fixture,
     ],
 )
-def test_no_generated_request_gets_a_server_error(case: Any, target_app: Flask) -> None:
-    response = case.call(app=target_app, headers=PLAIN)
+def test_no_generated_request_gets_a_server_error(case: Any, fuzzed_app: Flask) -> None:
+    response = case.call(app=fuzzed_app, headers=PLAIN)
     assert response.status_code < 500, (case.method, case.path, response.text[:300])
     if case.operation.path.endswith("/consents") and case.method == "POST":
         case.validate_response(
