@@ -222,14 +222,15 @@ def test_migration_chains_events_recorded_before_it(app_factory: AppFactory) -> 
     bound: Engine = app.extensions["zgoda_db"]
     # back to the log as it was before the chain
     command.downgrade(alembic_config(app.config["DATABASE_URL"]), "0001")
+    version_1_fields = [name for name in EVENT_FIELDS if name != "chosen_at"]  # came in 0004
     version_1 = table(
         "consent_events",
-        *(column(c.name, c.type) for c in consent_events.columns if c.name in EVENT_FIELDS),
+        *(column(c.name, c.type) for c in consent_events.columns if c.name in version_1_fields),
     )
     with bound.begin() as connection:
         for index in range(3):
-            event = make_event(recorded_at=T0 + timedelta(hours=index))
-            connection.execute(version_1.insert().values(**asdict(event)))
+            event = asdict(make_event(recorded_at=T0 + timedelta(hours=index)))
+            connection.execute(version_1.insert().values(**{f: event[f] for f in version_1_fields}))
     upgrade(app)
     report = verify_site(bound, "optingo")
     assert report.ok and report.checked == 3

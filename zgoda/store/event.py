@@ -24,6 +24,8 @@ class ConsentEvent:
     ip_prefix: str | None
     recorded_at: datetime
     expires_at: datetime
+    # When the visitor chose, if the browser said so (a retried write lands later); else None.
+    chosen_at: datetime | None = None
 
     def record(self) -> dict[str, Any]:
         """The fields as a new dict (dataclasses.asdict deep-copies, which is slow)."""

@@ -44,6 +44,8 @@ consent_events = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("record_hash", String(64), nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=True),
+    # When the visitor chose (the browser's clock, bounded by the server); None before 0004.
+    Column("chosen_at", DateTime(timezone=True), nullable=True),
     Index("ix_consent_events_site_recorded", "site_id", "recorded_at"),
     Index("ix_consent_events_site_consent", "site_id", "consent_id"),
     Index("ux_consent_events_site_sequence", "site_id", "sequence", unique=True),
