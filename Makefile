@@ -32,7 +32,9 @@ bench: install-dev catalogs
 	$(PY) bench/embed_size.py
 
 install: $(VENV)/.installed
+# PHP (Debian's php-cli) runs the tests of docs/snippets/; checked on every run, not stamped.
 install-dev: $(VENV)/.installed-dev
+	@command -v php >/dev/null || $(MAKE) --no-print-directory APT_PACKAGES=php-cli apt-install
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
