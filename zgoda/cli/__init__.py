@@ -65,7 +65,7 @@ def startup_errors_reported() -> Iterator[None]:
 def init_app(app: Flask) -> None:
     """Add every command group to the app's `flask` command."""
     # Imported here: each command module builds its group from ZgodaGroup above.
-    from zgoda.cli import consents, db, embed, keys, notices, tokens
+    from zgoda.cli import consents, db, embed, keys, notices, scan, tokens
 
     for group in (
         notices.notices_cli,
@@ -74,5 +74,6 @@ def init_app(app: Flask) -> None:
         tokens.tokens_cli,
         consents.consents_cli,
         embed.embed_cli,
+        scan.scan_command,
     ):
         app.cli.add_command(group)

@@ -98,3 +98,20 @@ admin_sessions = Table(
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
     Index("ix_admin_sessions_created", "created_at"),
 )
+
+# Cookie scans of a site (zgoda.scan): what was observed and found, one row per scan.
+scans = Table(
+    "scans",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("notice_version", String(16), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("warnings", Integer, nullable=False),
+    Column("infos", Integer, nullable=False),
+    Column("result", JSON, nullable=False),  # the run's observations and the findings
+    Index("ix_scans_site_started", "site_id", "started_at"),
+)
