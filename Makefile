@@ -30,6 +30,7 @@ bench: install-dev catalogs
 	$(PY) bench/consent_bench.py
 	$(PY) bench/export_bench.py
 	$(PY) bench/embed_size.py
+	$(PY) bench/embed_peers.py
 
 install: $(VENV)/.installed
 # PHP (Debian's php-cli) runs the tests of docs/snippets/; checked on every run, not stamped.
