@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import SignatureExpired, URLSafeTimedSerializer
 
 from app import create_app
 from tests.conftest import ROOT
@@ -255,6 +255,25 @@ def test_an_expired_token_is_refused_as_expired(
         state = zgoda_reads(issued.app, token).state
         assert SNIPPET_REASON[state] == result.get("reason"), (moment, state)
         assert (readme_choices(token) is None) is (not result["valid"])
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_max_age_refuses_a_token_signed_longer_ago(
+    runtime: str, issued: Issued, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = issued.custom["token"]
+    signed_at = run(runtime, [{"token": token, "keys": issued.keys}])[0]["consent"]["signedAt"]
+    moments = [signed_at + 60, signed_at + 61]
+    cases = [{"token": token, "keys": issued.keys, "now": t, "maxAge": 60} for t in moments]
+    assert [result.get("reason") for result in run(runtime, cases)] == [None, "expired"]
+    # itsdangerous's own max_age, at the same moments.
+    freeze_clock(monkeypatch, moments[0])
+    assert (
+        site_serializer(issued.keys).loads(token, max_age=60)["cid"] == issued.custom["consent_id"]
+    )
+    freeze_clock(monkeypatch, moments[1])
+    with pytest.raises(SignatureExpired):
+        site_serializer(issued.keys).loads(token, max_age=60)
 
 
 def freeze_clock(monkeypatch: pytest.MonkeyPatch, moment: int) -> None:
