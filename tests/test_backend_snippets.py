@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import re
 import shutil
 import subprocess
 import time
@@ -351,3 +353,31 @@ def test_keys_newest_last_verify_tokens_of_the_old_secret(
     assert results[0]["consent"]["consentId"] == issued.custom["consent_id"]
     assert results[2]["reason"] == "bad_signature"
     rotated.extensions["zgoda_db"].dispose()
+
+
+def readme_example(language: str) -> str:
+    """The README's example call of one snippet, its comment made a print."""
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("### Verifying tokens", 1)[1]
+    found = re.search(rf"```{language}\n(.*?)```", section, re.S)
+    assert found, f"no {language} example under 'Verifying tokens'"
+    say = {"js": "console.log('statistics');", "php": "echo 'statistics';"}[language]
+    return found.group(1).replace("// load the statistics scripts", say)
+
+
+@pytest.mark.parametrize("answer", ["custom", "rejected"])
+def test_the_readme_examples_run_as_printed(answer: str, issued: Issued) -> None:
+    token = getattr(issued, answer)["token"]
+    granted = getattr(issued, answer)["choices"]["statistics"]
+    env = os.environ | {"ZGODA_SITE_KEY": issued.keys[-1]}
+    node_code = f"const request = {{cookies: {{zgoda_consent: {json.dumps(token)}}}}};\n"
+    php_code = f"<?php $_COOKIE['zgoda_consent'] = {json.dumps(token)};\n"
+    runs = {
+        "node": ["node", "--input-type=module", "-e", node_code + readme_example("js")],
+        "php": ["php", "-r", php_code.removeprefix("<?php ") + readme_example("php")],
+    }
+    for command in runs.values():
+        finished = subprocess.run(  # noqa: S603 - our own argument list
+            command, cwd=SNIPPETS, env=env, capture_output=True, text=True, timeout=30
+        )
+        assert finished.returncode == 0, finished.stderr
+        assert finished.stdout.split() == (["statistics"] if granted else [])
