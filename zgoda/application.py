@@ -8,7 +8,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from zgoda import banner, cli, i18n
+from zgoda import banner, cli, i18n, logs
 from zgoda.config import ROOT, build_config, check_settings
 from zgoda.notices.registry import NoticeRegistry
 from zgoda.store import db
@@ -22,10 +22,12 @@ from zgoda.web import (
     export_api,
     health,
     limits,
+    metrics,
     openapi,
     pages,
     preferences,
     receipts,
+    request_log,
     security,
     sessions,
     site_embed,
@@ -51,7 +53,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app = Flask(__name__, root_path=str(ROOT), instance_relative_config=True)
         app.config.from_mapping(build_config(config))
         check_settings(app, deferred=cli.serving_settings_deferred())
+        logs.init_app(app)
         trust_proxies(app)
+        request_log.init_app(app)  # outside ProxyFix: it sees the whole request
 
         registry = NoticeRegistry.init_app(app)
         i18n.init_app(app)
@@ -82,6 +86,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             site_embed.bp,
             demo.bp,
             health.bp,
+            metrics.bp,
         ):
             app.register_blueprint(blueprint)
 

@@ -138,6 +138,12 @@ SETTINGS: tuple[Setting, ...] = (
             "HSTS sent on every https response (never over http); empty to leave it to the proxy."),
     Setting("MAX_CONTENT_LENGTH", partial(types.parse_int, minimum=1024), 16 * 1024,
             "whole number of bytes, at least 1024", "The largest request body accepted (413 above)."),
+    Setting("LOG_FORMAT", partial(types.parse_choice, choices=("json", "text")), None,
+            "json, text", "Log lines on standard error: one JSON object per line, or plain "
+            "text. Default: text in debug, JSON otherwise."),
+    Setting("METRICS_TOKEN", str, None, "text",
+            "The bearer token `/metrics` asks for. Unset: only a scraper on the same machine "
+            "(loopback, through no proxy) is answered."),
 )  # fmt: skip
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 

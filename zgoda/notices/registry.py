@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from flask import abort, current_app
 
-from zgoda.notices.check import Finding, check_notice
+from zgoda import metrics
+from zgoda.notices.check import Finding, check_notice, counts
 from zgoda.notices.loader import LoadedNotice, load_notices
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class NoticeRegistry:
         for site_id, findings in registry.findings.items():
             for finding in findings:
                 app.logger.info("notice %s: %s (fix: %s)", site_id, finding, finding.fix)
+        metrics.set_findings({site: counts(found) for site, found in registry.findings.items()})
         app.extensions[EXTENSION_KEY] = registry
         return registry
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Engine, PoolProxiedConnection, event
 
+from zgoda import metrics
 from zgoda.errors import StorageError
 from zgoda.store.appender import ChainSql, Heads, chain_sql, lock_heads, write_events
 from zgoda.store.db import writer_turn
@@ -162,13 +163,18 @@ class GroupCommit:
         # Every event fails unless the commit is reached: even an interruption that is not
         # an Exception must not let a waiting request answer 201 for an event never written.
         failure: str | None = "the transaction did not finish"
+        started = time.perf_counter()
         try:
             sequences = self._transaction(batch)
             for pending, sequence in zip(batch, sequences, strict=True):
                 pending.sequence = sequence
             failure = None
+            metrics.observe_commit(
+                [(p.event.site_id, p.event.action) for p in batch], time.perf_counter() - started
+            )
         except Exception as error:  # each waiting request reports it; the transaction rolled back
             failure = f"{type(error).__name__}: {error}"
+            metrics.COMMIT_FAILURES.inc()
             if not batch:  # it failed before taking any (no connection): fail those queued
                 self._take(batch)
         finally:

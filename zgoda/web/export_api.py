@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, request
 
+from zgoda import metrics
 from zgoda.consent import rules_for
 from zgoda.errors import RequestError
 from zgoda.export import FORMATS, MEDIA_TYPES, Format, export_chunks, gzip_chunks, parse_moment
@@ -57,7 +58,8 @@ def export_consents(site: str) -> Response:
         authenticate(engine(), site, presented)
     fmt = requested_format()
     start, end = requested_moment("from"), requested_moment("to")
-    text = export_chunks(engine(), site, fmt, rules_for(loaded).purposes, start, end)
+    progress = metrics.export_progress(site, fmt)
+    text = export_chunks(engine(), site, fmt, rules_for(loaded).purposes, start, end, progress)
     gzipped = request.accept_encodings.quality("gzip") > 0
     response = Response(gzip_chunks(text) if gzipped else text, mimetype=MEDIA_TYPES[fmt])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

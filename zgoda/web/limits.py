@@ -21,6 +21,7 @@ from flask import current_app, request
 from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import TooManyRequests
 
+from zgoda import metrics
 from zgoda.errors import Unauthorized
 from zgoda.web.client import rate_limit_key
 from zgoda.web.rate_windows import LocalWindows, SharedStore, Windows
@@ -41,6 +42,7 @@ class Limit:
     counted: str  # what is counted, for the 429's message: "consent writes"
     items: tuple[RateLimitItem, ...]
     windows: Windows
+    name: str = "other"  # the metrics' label: "consent_writes"
 
     def check(self, key: str) -> None:
         """Count one request from `key`; 429 with Retry-After once it is over a limit."""
@@ -57,6 +59,7 @@ class Limit:
     def _refuse_after(self, reset_at: float | None) -> None:
         if reset_at is None:
             return
+        metrics.observe_rejection(self.name)
         retry_after = max(1, math.ceil(reset_at - time.time()))
         raise TooManyRequests(
             f"too many {self.counted} from this network: at most "
@@ -140,7 +143,7 @@ def init_app(app: Flask) -> None:
         consent_windows = store.windows(consent_items, f"{prefix}:consent-writes")
         key_windows = store.windows(key_items, f"{prefix}:api-key-failures")
     app.extensions[EXTENSION_KEY] = Limits(
-        Limit("consent writes", consent_items, consent_windows),
-        Limit("failed API-key attempts", key_items, key_windows),
+        Limit("consent writes", consent_items, consent_windows, "consent_writes"),
+        Limit("failed API-key attempts", key_items, key_windows, "api_key_failures"),
         store,
     )

@@ -1,0 +1,48 @@
+"""gunicorn settings for Zgoda in production: `gunicorn -c gunicorn.conf.py 'app:create_app()'`.
+
+An example to copy and adjust (docs/operations.md explains each choice); flags on the command
+line override it. What it settles:
+- logs: Zgoda writes its own access log (JSON lines with request ids, never an address), so
+  gunicorn writes none; gunicorn's own messages go to standard error beside it;
+- metrics: prometheus_client's multiprocess mode, so a scrape of any worker counts them all;
+  a worker that exits is marked dead (`child_exit`);
+- notices: `kill -HUP <master>` (or `flask notices reload --pid FILE`) publishes edited
+  notices: the app is loaded in the master (`preload_app`), which re-reads the notices,
+  refuses a broken one with its error and keeps serving the previous version of that site,
+  then replaces the workers gracefully with ones forked from the new snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+bind = "127.0.0.1:8000"
+workers = 4
+worker_class = "gthread"
+threads = 8
+accesslog = None  # the app's own access log (zgoda.access) replaces gunicorn's
+errorlog = "-"
+preload_app = True  # the notices live in the master; HUP reloads them there (on_reload)
+
+# Where the workers keep their numbers: set it to a directory of its own (systemd's
+# RuntimeDirectory=zgoda gives /run/zgoda); else one is made for this server.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zgoda-metrics-")
+
+
+def on_starting(server: Any) -> None:
+    """Start the numbers afresh: files left by an earlier server would be counted again."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Forget the live gauges of a worker that exited."""
+    from zgoda.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)
