@@ -43,7 +43,6 @@ RUNTIMES = {
     "php": ["php", str(SNIPPETS / "verify_token_cli.php")],
 }
 SECRET = "backend-snippets-test-secret-of-32-bytes"
-OLD_SECRET = "backend-snippets-old-secret-of-32-bytes!"
 FAR_FUTURE = 7258118400  # 2200-01-01: past any consent lifetime
 # What the snippets answer for each state Zgoda reads a token in (None: the consent applies).
 # The snippets know only the key, so a token another site signed is a bad signature to them.
@@ -72,7 +71,9 @@ def make_app(database: Path, **settings: Any) -> Flask:
     return app
 
 
-def record(client: FlaskClient, site: str, action: str, choices: dict[str, bool] | None = None):
+def record(
+    client: FlaskClient, site: str, action: str, choices: dict[str, bool] | None = None
+) -> dict[str, Any]:
     """Record a choice through the API; its 201 answer."""
     version = client.get(f"/api/v1/sites/{site}/banner").get_json()["notice_version"]
     body = {"action": action, "notice_version": version, "locale": "pl", "choices": choices}
@@ -103,7 +104,7 @@ class Issued:
 @pytest.fixture(scope="module")
 def issued(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Issued]:
     database = tmp_path_factory.mktemp("snippets") / "zgoda.sqlite3"
-    shutil.copyfile(sqlite_template, database)
+    shutil.copyfile(sqlite_template, database)  # a migrated log, cheaper than migrating
     app = make_app(database)
     client = app.test_client()
     yield Issued(
@@ -333,13 +334,20 @@ def test_a_malformed_token_is_refused_as_malformed(runtime: str, issued: Issued)
         assert zgoda_reads(issued.app, bad).state is zgoda_state, bad[:40]
 
 
+@pytest.fixture
+def rotated(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
+    """The app after a secret rotation: a new secret signs, the old one still verifies."""
+    database = tmp_path / "rotated.sqlite3"
+    shutil.copyfile(sqlite_template, database)
+    app = make_app(database, SECRET_KEY=SECRET + "-new", SECRET_KEY_FALLBACKS=[SECRET])
+    yield app
+    app.extensions["zgoda_db"].dispose()
+
+
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_keys_newest_last_verify_tokens_of_the_old_secret(
-    runtime: str, issued: Issued, tmp_path: Path
+    runtime: str, issued: Issued, rotated: Flask
 ) -> None:
-    rotated = make_app(
-        tmp_path / "rotated.sqlite3", SECRET_KEY=SECRET + "-new", SECRET_KEY_FALLBACKS=[SECRET]
-    )
     keys = printed_keys(rotated, "optingo")
     assert len(keys) == 2 and keys[0] == issued.keys[0]
     new_token = record(rotated.test_client(), "optingo", "accept_all")["token"]
@@ -352,7 +360,6 @@ def test_keys_newest_last_verify_tokens_of_the_old_secret(
     assert [r["valid"] for r in results] == [True, True, False]
     assert results[0]["consent"]["consentId"] == issued.custom["consent_id"]
     assert results[2]["reason"] == "bad_signature"
-    rotated.extensions["zgoda_db"].dispose()
 
 
 def readme_example(language: str) -> str:
