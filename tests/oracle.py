@@ -80,6 +80,9 @@ def reference_link_hash(prev_hash: Any, record: Mapping[str, Any]) -> str:
     content = {field: record[field] for field in HASHED_FIELDS}
     for field in ("recorded_at", "expires_at"):
         content[field] = reference_time(content[field])
+    # Since migration 0004 a record may say when the visitor chose; only then is it covered.
+    if record.get("chosen_at") is not None:
+        content["chosen_at"] = reference_time(record["chosen_at"])
     content["choices"] = {str(k): bool(v) for k, v in dict(content["choices"]).items()}
     content["gpc"] = bool(content["gpc"])
     content["sequence"] = int(content["sequence"])
@@ -190,6 +193,7 @@ def csv_row(record: Mapping[str, Any], purposes: Sequence[str]) -> list[str]:
         record["user_agent_family"],
         record["ip_prefix"] or "",
         reference_time(record["expires_at"]),
+        "" if record["chosen_at"] is None else reference_time(record["chosen_at"]),
         *cells,
         json.dumps(other, sort_keys=True, ensure_ascii=False) if other else "",
         _flag(record["erased"]),
@@ -204,6 +208,8 @@ def ndjson_line(record: Mapping[str, Any]) -> str:
     values = {field: record[field] for field in NDJSON_FIELDS}
     values["recorded_at"] = reference_time(values["recorded_at"])
     values["expires_at"] = reference_time(values["expires_at"])
+    if values["chosen_at"] is not None:
+        values["chosen_at"] = reference_time(values["chosen_at"])
     values["erased"] = bool(values["erased"])
     return json.dumps(values, ensure_ascii=False, separators=(",", ":")) + "\n"
 
@@ -269,4 +275,5 @@ def _record_from_csv(
     record["gpc"] = BOOLEANS[record["gpc"]]
     record["erased"] = BOOLEANS[record["erased"]]
     record["ip_prefix"] = record["ip_prefix"] or None
+    record["chosen_at"] = record["chosen_at"] or None
     return record

@@ -50,6 +50,8 @@ def fill(engine: Engine, count: int, site: str = "optingo", start: datetime = T0
             consent_id=f"00000000-0000-4000-8000-{index:012d}",
             recorded_at=start + timedelta(days=index),
             action="accept_all" if index % 2 else "reject_all",
+            # Some records say when the visitor chose (since migration 0004), some do not.
+            chosen_at=None if index % 3 == 1 else start + timedelta(days=index, seconds=-3),
         )
         append_event(engine, event)
 
@@ -313,6 +315,10 @@ def varied_records() -> list[dict[str, Any]]:
         {"recorded_at": "2026-01-01T09:30:00+02:00"},
         {"expires_at": "nonsense"},
         {"choices": None},
+        {"chosen_at": datetime(2026, 1, 1, 9, 29, 57, 123, tzinfo=UTC)},
+        {"chosen_at": "2026-01-01T11:29:57+02:00"},
+        {"chosen_at": "nonsense"},
+        {"chosen_at": None, "gpc": True},
     ]
     return [base | variant for variant in variants]
 
@@ -352,6 +358,11 @@ def test_verify_parts_reports_as_verify_records(log: Engine) -> None:
     cases.append([*records[:3], records[3] | {"consent_id": "x", "erased": True}, *records[4:]])
     cases.append([*records[:3], records[3] | {"prev_hash": GENESIS}, *records[4:]])
     cases.append([*records[:3], records[3] | {"site_id": 3}, *records[4:]])
+    # The time of choice is covered where a record has one, and cannot be added or dropped.
+    assert records[3]["chosen_at"] is not None and records[4]["chosen_at"] is None
+    cases.append([*records[:3], records[3] | {"chosen_at": T0}, *records[4:]])
+    cases.append([*records[:3], records[3] | {"chosen_at": None}, *records[4:]])
+    cases.append([*records[:4], records[4] | {"chosen_at": T0}, *records[5:]])
     for case in cases:
         for anchor in ((GENESIS, 0), (None, None), ("b" * 64, 0)):
             expected = verify_records(case, *anchor)
@@ -361,7 +372,31 @@ def test_verify_parts_reports_as_verify_records(log: Engine) -> None:
                 part._replace(
                     recorded_at=canonical_time(part.recorded_at),
                     expires_at=canonical_time(part.expires_at),
+                    chosen_at=None if part.chosen_at is None else canonical_time(part.chosen_at),
                 )
                 for part in parts
             ]
             assert verify_parts(canonical, *anchor) == expected
+
+
+def test_the_time_of_choice_is_covered_by_the_hash_where_a_record_has_one(log: Engine) -> None:
+    records = rows(log)
+    with_time = next(i for i, r in enumerate(records) if r["chosen_at"] is not None)
+    without = next(i for i, r in enumerate(records) if r["chosen_at"] is None)
+    assert verify_records(records, GENESIS, 0).ok
+    for index, value in ((with_time, T0), (with_time, None), (without, T0)):
+        tampered = [*records[:index], records[index] | {"chosen_at": value}, *records[index + 1 :]]
+        report = verify_records(tampered, GENESIS, 0)
+        assert (report.broken_at, report.problem) == (
+            index + 1,
+            "the record's content does not match its hash",
+        )
+
+
+def test_a_record_without_a_time_of_choice_hashes_as_records_did_before_it() -> None:
+    record = varied_records()[0]
+    before_0004 = {key: value for key, value in record.items() if key != "chosen_at"}
+    assert link_hash(GENESIS, record | {"chosen_at": None}) == link_hash(GENESIS, before_0004)
+    assert link_hash(GENESIS, record | {"chosen_at": record["recorded_at"]}) != link_hash(
+        GENESIS, before_0004
+    )

@@ -63,8 +63,10 @@ ALL_DENIED = {purpose: purpose == "necessary" for purpose in PURPOSES}
 
 
 def sample_event(index: int, site: str = SITE, start: datetime = T0) -> ConsentEvent:
-    """The index-th of a varied history: some purposes absent, one unknown to the notice."""
+    """The index-th of a varied history: some purposes absent, one unknown to the notice,
+    the time of choice known (a retried write, seconds earlier) or not (before 0004)."""
     recorded_at = start + timedelta(days=index)
+    chosen_at = None if index % 3 == 2 else recorded_at - timedelta(seconds=index, microseconds=7)
     variants: list[dict[str, bool]] = [
         ALL_DENIED,
         {"necessary": True, "statistics": True},  # the other purposes are absent
@@ -81,6 +83,7 @@ def sample_event(index: int, site: str = SITE, start: datetime = T0) -> ConsentE
         gpc=index % 3 == 0,
         user_agent_family='Firefox, "Nightly"' if index == 1 else "Chrome",
         ip_prefix=None if index % 5 == 4 else "203.0.113.0/24",
+        chosen_at=chosen_at,
     )
 
 
@@ -137,6 +140,7 @@ def test_csv_columns_are_fixed_then_one_per_purpose() -> None:
         "user_agent_family",
         "ip_prefix",
         "expires_at",
+        "chosen_at",
         "purpose:necessary",
         "purpose:statistics",
         "other_choices",

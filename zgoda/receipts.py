@@ -131,6 +131,7 @@ def _history_entry(logged: LoggedEvent) -> dict[str, Any]:
     event = logged.event
     return {
         "recorded_at": canonical_time(event.recorded_at),
+        "chosen_at": None if event.chosen_at is None else canonical_time(event.chosen_at),
         "action": event.action,
         "choices": dict(event.choices),
         "notice_version": event.notice_version,

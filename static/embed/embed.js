@@ -1,9 +1,10 @@
 /* Zgoda cookie banner. One tag, no dependencies:
-   <script src="https://ZGODA_HOST/embed.js" data-site="SITE" async></script>
-   Public API: window.Zgoda (get, onChange, open) and the DOM event "zgoda:change".
+   <script src="https://ZGODA_HOST/embed/SITE.js" async></script> (configuration built in), or
+   <script src="https://ZGODA_HOST/embed.js" data-site="SITE" async></script> (fetches it).
+   Public API: window.Zgoda (get, onChange, open, version) and the DOM event "zgoda:change".
    Parts, in order: start guard and guarded storage; consent state (token, choices, Consent
-   Mode, gating, the queue of choices not yet recorded); the banner configuration (fetched,
-   else the last one seen, else a built-in minimum); rendering (banner, preferences dialog).
+   Mode, gating, the queue of choices not yet recorded); the banner configuration (built in,
+   else fetched, else the last one seen, else a built-in minimum); rendering (banner, dialog).
    Zgoda strips whole-line comments and indentation when it serves this file. */
 (() => {
   'use strict';
@@ -14,7 +15,10 @@
   if (w.Zgoda && w.Zgoda[MARK]) return;
   if (w.Zgoda) console.warn('Zgoda: window.Zgoda is taken by something else');
   const me = d.currentScript || d.querySelector('script[data-site]');
-  const site = me.dataset.site, origin = new URL(me.src).origin;
+  // The per-site script (/embed/SITE.js) has its banners built in here, in both languages.
+  const SITE = "__ZGODA_SITE__";
+  let inline = typeof SITE == 'object' && SITE;
+  const site = me.dataset.site || inline.site, origin = new URL(me.src).origin;
   const api = origin + '/api/v1/sites/' + encodeURIComponent(site);
   const NAME = 'zgoda_consent';
   const CSS = "__ZGODA_CSS__";
@@ -90,7 +94,8 @@
     });
     state = { site, ch: granted, nv: config.notice_version, ph: hashes, cm: grantedTypes(granted, config.consent_mode) };
     record({
-      body: { action, choices: picked, notice_version: config.notice_version, locale: config.locale, source: 'banner', gpc: gpc || undefined },
+      // chosen_at: the time of the click, kept through retries (the log also notes receipt).
+      body: { action, choices: picked, notice_version: config.notice_version, locale: config.locale, source: 'banner', gpc: gpc || undefined, chosen_at: new Date().toISOString() },
       state,
     });
     asked = [];
@@ -130,7 +135,7 @@
       }
       if (r.ok) return r.json().then(keep);
       if (r.status != 409) return console.warn('Zgoda: the choice was refused', r.status);
-      loading = null;
+      loading = inline = null;
       if (dialog && dialog.open) dialog.close();
       return load().then(prompt);
     }).then(() => { delay = 1e3; }, () => {
@@ -212,17 +217,18 @@
     });
   }
 
-  // --- The banner configuration: fetched (and kept per site and language), else the last
-  // one seen, else a built-in minimum for the purposes in the stored choice.
+  // --- The banner configuration: built in, else fetched (and kept per site and language),
+  // else the last one seen, else a built-in minimum for the purposes in the stored choice.
   function load() {
-    loading = loading || fetch(api + '/banner' + (lang ? '?lang=' + lang : ''))
+    const built = inline && inline.banners[lang || inline.locale];
+    loading = loading || (built ? Promise.resolve(built) : fetch(api + '/banner' + (lang ? '?lang=' + lang : ''))
       .then(r => (r.ok ? r.json() : Promise.reject(r.status)))
       .then(c => { save(CACHE, c); return c; }, e => {
         loading = null;
         const c = config || saved(CACHE) || fallback();
         if (!c) throw e;
         return c;
-      })
+      }))
       .then(c => {
         if (c != config) {
           config = c;
@@ -381,6 +387,7 @@
     get: purpose => !!choices[purpose],
     onChange: callback => { listeners.push(callback); },
     open,
+    version: "__ZGODA_VERSION__",
     [MARK]: true,
   };
   safe(() => { w.Zgoda = zgoda; });

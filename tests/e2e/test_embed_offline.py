@@ -7,6 +7,7 @@ Every test listens for uncaught errors and console errors; there must be none.
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 from collections.abc import Callable
 from typing import Any
 
@@ -89,9 +90,17 @@ def test_a_refusing_api_never_keeps_the_banner_up_and_the_choice_is_recorded_lat
     page.wait_for_timeout(3500)  # tried at 0 s, 1 s, 3 s: backing off
     assert 2 <= len(attempts) <= 4, attempts
     assert consent_cookie(page.context) is None
-    page.unroute(CONSENTS)
+    with page.expect_response(
+        lambda r: r.url.endswith("/consents") and r.status == 201, timeout=20_000
+    ) as answer:
+        page.unroute(CONSENTS)
     assert_recorded(page, zgoda_server, EVERYTHING)
     expect(first_layer(page)).to_be_hidden()
+    # The log says when the visitor chose (the click) and when the choice arrived.
+    times = {
+        k: datetime.fromisoformat(answer.value.json()[k]) for k in ("chosen_at", "recorded_at")
+    }
+    assert times["recorded_at"] - times["chosen_at"] >= timedelta(seconds=3)
 
 
 def test_an_aborted_connection_is_retried(customer: str, zgoda_server: str, page: Page) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from zgoda.consent.tokens import MAX_TOKEN_LENGTH
 
@@ -46,6 +46,14 @@ class ConsentRequest(BaseModel):
     source: Source = Source.API
     # The embed reads navigator.globalPrivacyControl; not every browser sends Sec-GPC.
     gpc: StrictBool = False
+    chosen_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the visitor chose, by the browser's clock (the embed records a "
+        "choice in the background and retries it). The log keeps it beside the time it "
+        "received the choice when it is at most 7 days before that and not after it (5 "
+        "minutes of clock difference allowed); otherwise the time of choice is logged as "
+        "unknown.",
+    )
 
     # Fields this body no longer takes, and what to send instead (the 422 says so).
     replaced_fields: ClassVar[dict[str, str]] = {

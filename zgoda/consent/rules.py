@@ -24,6 +24,10 @@ DAYS_PER_UNIT = {TimeUnit.DAY: 1, TimeUnit.MONTH: 30, TimeUnit.YEAR: 365}
 ERASE_ACTION = "erase"
 ADMIN_SOURCE = "admin"
 MAX_KEPT_RULES = 256
+# How far the browser's time of choice is believed: the embed's retries land within days,
+# and a browser's clock may run a few minutes fast.
+CHOICE_MAX_DELAY = timedelta(days=7)
+CLOCK_SKEW = timedelta(minutes=5)
 
 # A consent id that a genuine token of the site proved its holder was given
 # (state.proven_consent_id makes them): the only id a new record may continue.
@@ -141,6 +145,7 @@ def build_event(
         )
     choices = decide_choices(rules, request)
     recorded_at = now or datetime.now(UTC)
+    chosen_at = time_of_choice(request.chosen_at, recorded_at)
     return ConsentEvent(
         site_id=rules.site_id,
         consent_id=continues or str(uuid.uuid4()),
@@ -155,7 +160,22 @@ def build_event(
         ip_prefix=client.ip_prefix,
         recorded_at=recorded_at,
         expires_at=recorded_at + rules.lifetime,
+        chosen_at=chosen_at,
     )
+
+
+def time_of_choice(claimed: datetime | None, recorded_at: datetime) -> datetime | None:
+    """The browser's time of choice as the log keeps it, or None (unknown).
+
+    The browser's clock is the visitor's: it is believed only within CHOICE_MAX_DELAY
+    before receipt (the embed's queue retries for days at most) and CLOCK_SKEW after it; a
+    time a little after receipt is receipt itself, since no choice is made after it arrives.
+    """
+    if claimed is None:
+        return None
+    if not recorded_at - CHOICE_MAX_DELAY <= claimed <= recorded_at + CLOCK_SKEW:
+        return None
+    return min(claimed, recorded_at).astimezone(UTC)
 
 
 def erase_event(loaded: LoadedNotice, now: datetime) -> ConsentEvent:

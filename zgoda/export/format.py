@@ -34,7 +34,10 @@ LEADING = (
     "user_agent_family",
     "ip_prefix",
     "expires_at",
+    "chosen_at",  # since migration 0004; empty (CSV) or null (NDJSON) in older records
 )
+# Fields an export written before migration 0004 lacks: read as empty (None) there.
+OPTIONAL_FIELDS = frozenset({"chosen_at"})
 PURPOSE_PREFIX = "purpose:"
 OTHER_CHOICES = "other_choices"
 TRAILING = ("erased", "personal_hash", "prev_hash", "record_hash")

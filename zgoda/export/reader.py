@@ -17,6 +17,7 @@ from zgoda.export.format import (
     GZIP_MAGIC,
     LEADING,
     NDJSON_FIELDS,
+    OPTIONAL_FIELDS,
     OTHER_CHOICES,
     PURPOSE_PREFIX,
     TRAILING,
@@ -28,8 +29,8 @@ from zgoda.store.chain import PARTS, RecordParts, canonical_choices
 # each of its reads from a gzip stream costs a round through GzipFile's Python code).
 READ_CHUNK = 1 << 18
 # Where the parts read from CSV text stand in a record's tuple.
-SEQUENCE_PART, CHOICES_PART, GPC_PART, NETWORK_PART, ERASED_PART = (
-    PARTS.index(name) for name in ("sequence", "choices", "gpc", "ip_prefix", "erased")
+SEQUENCE_PART, CHOICES_PART, GPC_PART, NETWORK_PART, ERASED_PART, CHOSEN_PART = (
+    PARTS.index(name) for name in ("sequence", "choices", "gpc", "ip_prefix", "erased", "chosen_at")
 )
 
 
@@ -73,15 +74,22 @@ class ExportReader:
     def _csv_layout(
         self, reader: Iterator[list[str]]
     ) -> tuple[int, dict[str, int], list[tuple[str, int]]] | None:
-        """From the header: its width, each column's index and the purpose columns."""
+        """From the header: its width, each column's index and the purpose columns.
+
+        An optional column the header lacks (an older export) is given the index just past
+        the row, where `_csv_parts` puts an empty cell.
+        """
         header = next(reader, None)
         if header is None:
             return None
-        missing = [c for c in (*LEADING, OTHER_CHOICES, *TRAILING) if c not in header]
+        needed = (*LEADING, OTHER_CHOICES, *TRAILING)
+        missing = [c for c in needed if c not in header and c not in OPTIONAL_FIELDS]
         if missing:
             self.line = 1
             raise MalformedExport(f"the header lacks the columns: {', '.join(missing)}")
         columns = {name: index for index, name in enumerate(header)}
+        for index, name in enumerate(sorted(OPTIONAL_FIELDS - set(header)), len(header)):
+            columns[name] = index
         purposes = [
             (name.removeprefix(PURPOSE_PREFIX), index)
             for index, name in enumerate(header)
@@ -110,6 +118,7 @@ class ExportReader:
         if layout is None:
             return
         width, columns, purposes = layout
+        absent = [""] * (max(columns.values()) + 1 - width)  # cells of optional columns it lacks
         # In PARTS order; the other-choices cell stands in for the choices.
         pick = itemgetter(
             *(columns[OTHER_CHOICES if name == "choices" else name] for name in PARTS)
@@ -123,7 +132,7 @@ class ExportReader:
             self.line, line = line, reader.line_num + 1
             if len(cells) != width:
                 raise MalformedExport(f"{len(cells)} cells where the header has {width}")
-            part = list(pick(cells))
+            part = list(pick(cells + absent if absent else cells))
             key = pick_choices(cells)
             choices = memo.get(key)
             if choices is None:  # a bad cell is reported in this order: choices, gpc, erased
@@ -139,6 +148,7 @@ class ExportReader:
             part[GPC_PART] = flags[gpc]
             part[ERASED_PART] = flags[erased]
             part[NETWORK_PART] = part[NETWORK_PART] or None
+            part[CHOSEN_PART] = part[CHOSEN_PART] or None
             yield make(RecordParts, part)
 
     def _ndjson(self, stream: IO[str]) -> Iterator[dict[str, Any]]:
@@ -179,7 +189,9 @@ def _csv_choices(
 def record_parts_of(record: Mapping[str, Any]) -> RecordParts[str]:
     """A record as a dict (an NDJSON object) as parts for `verify_parts(spell_times=True)`:
     the sequence an int, the choices canonical, the rest as they are."""
-    values = [record[name] for name in PARTS]
+    values: list[Any] = [
+        record.get(name) if name in OPTIONAL_FIELDS else record[name] for name in PARTS
+    ]
     values[SEQUENCE_PART] = int(values[SEQUENCE_PART])
     values[CHOICES_PART] = canonical_choices(values[CHOICES_PART])
     return RecordParts._make(values)
@@ -189,7 +201,7 @@ def record_from_json(values: Any) -> dict[str, Any]:
     """Check one NDJSON object has every field of a record, with the right types."""
     if not isinstance(values, dict):
         raise MalformedExport("not a JSON object")
-    missing = [field for field in NDJSON_FIELDS if field not in values]
+    missing = [f for f in NDJSON_FIELDS if f not in values and f not in OPTIONAL_FIELDS]
     if missing:
         raise MalformedExport(f"missing fields: {', '.join(missing)}")
     if not isinstance(values["choices"], dict):

@@ -110,7 +110,7 @@ def _csv_part_chunks(
     yield _csv_line(csv_header(purposes))
     for batch in batches(parts):
         lines = []
-        # Unpacked in RecordParts' order (one step, not 18 attribute loads); a test checks it.
+        # Unpacked in RecordParts' order (one step, not 19 attribute loads); a test checks it.
         for part in batch:
             (
                 sequence,
@@ -124,6 +124,7 @@ def _csv_part_chunks(
                 source,
                 gpc,
                 expires_at,
+                chosen_at,
                 consent_id,
                 user_agent_family,
                 ip_prefix,
@@ -136,7 +137,7 @@ def _csv_part_chunks(
             line = (
                 f"{sequence},{recorded_at},{site_id},{consent_id},{notice_version},"
                 f"{content_hash},{locale},{action},{source},{'true' if gpc else 'false'},"
-                f"{user_agent_family},{ip_prefix or ''},{expires_at},{cells},"
+                f"{user_agent_family},{ip_prefix or ''},{expires_at},{chosen_at or ''},{cells},"
                 f"{'true' if erased else 'false'},{personal_hash},{prev_hash},{record_hash}\r\n"
             )
             if (
@@ -160,6 +161,7 @@ def _csv_quoted_line(part: RecordParts[_Cells], choices: str) -> str:
         "gpc": _flag(part.gpc),
         "erased": _flag(part.erased),
         "ip_prefix": part.ip_prefix or "",
+        "chosen_at": part.chosen_at or "",
     }
     leading = _csv_line(cells[name] for name in LEADING)[:-2]  # without its "\r\n"
     return f"{leading},{choices},{_csv_line(cells[name] for name in TRAILING)}"
@@ -202,6 +204,7 @@ def _ndjson_part_line(part: RecordParts[str]) -> str:
         source,
         gpc,
         expires_at,
+        chosen_at,
         consent_id,
         user_agent_family,
         ip_prefix,
@@ -209,8 +212,9 @@ def _ndjson_part_line(part: RecordParts[str]) -> str:
         personal_hash,
         prev_hash,
         record_hash,
-    ) = part  # in RecordParts' order (one step, not 18 attribute loads); a test checks it
+    ) = part  # in RecordParts' order (one step, not 19 attribute loads); a test checks it
     q = _json_string
+    chosen = "null" if chosen_at is None else f'"{chosen_at}"'  # canonical, or before 0004
     try:
         if type(sequence) is not int:
             raise TypeError(sequence)
@@ -221,7 +225,9 @@ def _ndjson_part_line(part: RecordParts[str]) -> str:
             f'"source":{q(source)},"gpc":{"true" if gpc else "false"},'
             f'"user_agent_family":{q(user_agent_family)},'
             f'"ip_prefix":{"null" if ip_prefix is None else q(ip_prefix)},'
-            f'"expires_at":"{expires_at}","choices":{choices},'
+            f'"expires_at":"{expires_at}",'
+            f'"chosen_at":{chosen},'
+            f'"choices":{choices},'
             f'"erased":{"true" if erased else "false"},"personal_hash":{q(personal_hash)},'
             f'"prev_hash":{q(prev_hash)},"record_hash":{q(record_hash)}}}\n'
         )

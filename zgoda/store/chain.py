@@ -116,6 +116,7 @@ def link_text(
     source: Any,
     gpc: Any,
     expires_at: str,
+    chosen_at: str | None,
     personal: Any,
     *,
     spell: Callable[[Any], str] = _json_string,
@@ -127,12 +128,16 @@ def link_text(
     record Zgoda writes, and `spell` (encode_basestring) takes only a str; on a value of
     another type (a tampered export's number or null) the text is spelled again with the
     canonical encoder, as `_canonical_json` would spell it, and its hash does not match.
+    `chosen_at` (the time of choice, since migration 0004) is covered when a record has
+    one; a record without it is spelled exactly as records were before, so old chains verify.
     """
     q = spell
+    # Always a canonical time here, or None; spelled unquoted like the other times.
+    chosen = "" if chosen_at is None else f'"chosen_at":"{chosen_at}",'
     try:
         # [prev_hash, content, personal_hash], the content's keys sorted.
         return (
-            f'[{q(prev_hash)},{{"action":{q(action)},"choices":{choices},'
+            f'[{q(prev_hash)},{{"action":{q(action)},"choices":{choices},{chosen}'
             f'"content_hash":{q(content_hash)},"expires_at":"{expires_at}",'
             f'"gpc":{"true" if gpc else "false"},"locale":{q(locale)},'
             f'"notice_version":{q(notice_version)},"recorded_at":"{recorded_at}",'
@@ -143,7 +148,7 @@ def link_text(
             raise  # a value not even JSON can spell
         return link_text(
             prev_hash, site_id, sequence, recorded_at, notice_version, content_hash, locale,
-            action, choices, source, gpc, expires_at, personal, spell=_canonical_json,
+            action, choices, source, gpc, expires_at, chosen_at, personal, spell=_canonical_json,
         )  # fmt: skip
 
 
@@ -162,6 +167,7 @@ def link_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
         record["source"],
         bool(record["gpc"]),
         canonical_time(record["expires_at"]),
+        None if (chosen := record.get("chosen_at")) is None else canonical_time(chosen),
         record["personal_hash"],
     )
     return _sha256(text.encode("utf-8")).hexdigest()
@@ -190,6 +196,7 @@ class RecordParts(NamedTuple, Generic[Choices]):
     source: str
     gpc: int  # a flag: a bool, or 0 or 1 as SQLite stores it
     expires_at: str
+    chosen_at: str | None  # canonical like the other times; None in records before 0004
     consent_id: str
     user_agent_family: str
     ip_prefix: str | None

@@ -108,8 +108,8 @@ def count_events(engine: Engine, site_id: str | None = None) -> int:
 def _event(row: RowMapping) -> ConsentEvent:
     # The row also holds what the log stores beside the event: its id and chain columns.
     values = {name: row[name] for name in EVENT_FIELDS}
-    for column in ("recorded_at", "expires_at"):
+    for column in ("recorded_at", "expires_at", "chosen_at"):
         # SQLite keeps no time zone; every time we store is UTC.
-        if values[column].tzinfo is None:
+        if values[column] is not None and values[column].tzinfo is None:
             values[column] = values[column].replace(tzinfo=UTC)
     return ConsentEvent(**values)

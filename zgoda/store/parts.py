@@ -29,8 +29,8 @@ from zgoda.store.chain import PARTS, Choices, RecordParts, canonical_time
 from zgoda.store.tables import consent_events
 
 # Where the parts this reader respells stand in a record's tuple.
-RECORDED_PART, CHOICES_PART, EXPIRES_PART = (
-    PARTS.index(name) for name in ("recorded_at", "choices", "expires_at")
+RECORDED_PART, CHOICES_PART, EXPIRES_PART, CHOSEN_PART = (
+    PARTS.index(name) for name in ("recorded_at", "choices", "expires_at", "chosen_at")
 )
 # Rows fetched per round trip (and per server-side cursor batch on PostgreSQL).
 FETCH = 5000
@@ -86,6 +86,7 @@ def record_parts(
     respelled = {
         "recorded_at": _time_column(connection, "recorded_at"),
         "expires_at": _time_column(connection, "expires_at"),
+        "chosen_at": _time_column(connection, "chosen_at"),
         "choices": cast(c.choices, Text),
         "gpc": type_coerce(c.gpc, Integer),
         "erased": type_coerce(c.erased_at.is_not(None), Integer),
@@ -116,6 +117,8 @@ def record_parts(
                         memo[text] = memo_value
                 part[RECORDED_PART] = read_time(part[RECORDED_PART])
                 part[EXPIRES_PART] = read_time(part[EXPIRES_PART])
+                if part[CHOSEN_PART] is not None:  # NULL in records from before migration 0004
+                    part[CHOSEN_PART] = read_time(part[CHOSEN_PART])
                 yield make(RecordParts, part)
     finally:
         result.close()  # a reader that stops early must not leave a server-side cursor open

@@ -57,7 +57,7 @@ def verify_parts(
     expected_prev, expected_sequence = anchor_hash, anchor_sequence
     checked, first, last = 0, None, None
     sha256, spell_personal, spell_link = hashlib.sha256, personal_text, link_text
-    # Unpacked in RecordParts' order (one step, not 18 attribute loads); a test checks it.
+    # Unpacked in RecordParts' order (one step, not 19 attribute loads); a test checks it.
     for (
         sequence,
         site_id,
@@ -70,6 +70,7 @@ def verify_parts(
         source,
         gpc,
         expires_at,
+        chosen_at,
         consent_id,
         user_agent_family,
         ip_prefix,
@@ -97,6 +98,8 @@ def verify_parts(
             if spell_times:
                 recorded_at = canonical_time(recorded_at)
                 expires_at = canonical_time(expires_at)
+                if chosen_at is not None:
+                    chosen_at = canonical_time(chosen_at)
             text = spell_link(
                 prev_hash,
                 site_id,
@@ -110,6 +113,7 @@ def verify_parts(
                 source,
                 gpc,
                 expires_at,
+                chosen_at,
                 personal_hash,
             )
             if sha256(text.encode("utf-8")).hexdigest() != record_hash:

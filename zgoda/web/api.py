@@ -142,6 +142,7 @@ def record_consent(site: str) -> Response:
         "expires_at": iso(event.expires_at),
         "notice_version": event.notice_version,
         "recorded_at": iso(event.recorded_at),
+        "chosen_at": None if event.chosen_at is None else iso(event.chosen_at),
         "token": token,
     }
     # Plain JSON values only: the encoder alone, without jsonify's provider hooks.

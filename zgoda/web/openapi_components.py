@@ -123,6 +123,11 @@ def response_schemas() -> dict[str, Any]:
             "token": {"type": "string", "description": "Signed; keep it in the consent cookie."},
             "expires_at": TIMESTAMP,
             "recorded_at": TIMESTAMP,
+            "chosen_at": {
+                **TIMESTAMP,
+                "type": ["string", "null"],
+                "description": "When the visitor chose, as the log keeps it; null if unknown.",
+            },
             "notice_version": VERSION,
             "choices": CHOICES,
         }

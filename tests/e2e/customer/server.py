@@ -2,8 +2,9 @@
 
 Pages are small templates: `%ZGODA%` becomes the Zgoda origin (or `?zgoda=`),
 `%LANG%` the page language (`?lang=`, default en), `%SITE%` the site of the embed
-(`?site=`, default optingo) and `%EMBED%` extra attributes
-of the embed's script tag (`?embed=`). `strict.html` is served with a strict CSP
+(`?site=`, default optingo), `%SCRIPT%` the embed's address and site attribute
+(`/embed.js` with `data-site`; with `?script=site` the per-site `/embed/SITE.js` alone)
+and `%EMBED%` extra attributes of the embed's script tag (`?embed=`). `strict.html` is served with a strict CSP
 that allows scripts and connections to its own origin and Zgoda's only.
 """
 
@@ -55,11 +56,18 @@ def handler_for(zgoda: str) -> type[SimpleHTTPRequestHandler]:
                 return
             query = {key: values[0] for key, values in parse_qs(url.query).items()}
             origin = query.get("zgoda", zgoda)
+            site = html.escape(query.get("site", "optingo"))
+            script = (
+                f'src="{origin}/embed/{site}.js"'
+                if query.get("script") == "site"
+                else f'src="{origin}/embed.js" data-site="{site}"'
+            )
             body = (
                 page.read_text("utf-8")
+                .replace("%SCRIPT%", script)
                 .replace("%ZGODA%", origin)
                 .replace("%LANG%", html.escape(query.get("lang", "en")))
-                .replace("%SITE%", html.escape(query.get("site", "optingo")))
+                .replace("%SITE%", site)
                 .replace("%EMBED%", query.get("embed", ""))
                 .encode("utf-8")
             )
