@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -157,7 +158,9 @@ def main() -> int:
             pages = {f"/{key}.html": page(key, config, zgoda) for key in keys}
             with customer_site(CUSTOMER_HOST, int(customer.rsplit(":", 1)[1]), pages):
                 started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+                load = os.getloadavg()[0]
                 summaries, details = measure(zgoda, customer, keys, args.runs)
+                details["load"] = [load, os.getloadavg()[0]]
     report(summaries, details, sizes, started, args.runs)
     if args.json:
         args.json.write_text(json.dumps({"summaries": summaries, "sizes": sizes, **details}))
@@ -169,6 +172,7 @@ def report(
 ) -> None:
     """Print the machine, the table (median (p90)), the failures and the targets."""
     print(f"\n{started}, {runs} runs per candidate and condition; {machine()}")
+    print("load average (1 min) at the start and the end:", details["load"])
     print("Zgoda's scripts as served, gzip bytes:", ", ".join(f"{p} {n}" for p, n in sizes.items()))
     print(table(summaries, {k: c.name for k, c in CANDIDATES.items()}))
     for failure in details["failures"]:
