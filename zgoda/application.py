@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from zgoda import banner, cli, i18n, logs
-from zgoda.config import ROOT, build_config, check_settings
+from zgoda.config import build_config, check_settings
 from zgoda.notices.registry import NoticeRegistry
 from zgoda.store import db
 from zgoda.web import (
@@ -49,9 +49,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     5. the command line.
     """
     with cli.startup_errors_reported():
-        # The templates and static files sit beside the package in the repository.
-        app = Flask(__name__, root_path=str(ROOT), instance_relative_config=True)
-        app.config.from_mapping(build_config(config))
+        settings = build_config(config)
+        app = Flask(
+            __name__,
+            instance_relative_config=True,
+            template_folder=settings["TEMPLATES_DIR"],
+            static_folder=settings["STATIC_DIR"],
+        )
+        app.config.from_mapping(settings)
         check_settings(app, deferred=cli.serving_settings_deferred())
         logs.init_app(app)
         trust_proxies(app)

@@ -30,13 +30,33 @@ if TYPE_CHECKING:
 ENV_PREFIX = "ZGODA_"
 # Variables the test suite and benchmarks read for themselves, not settings of the app.
 TOOL_PREFIXES = ("ZGODA_TEST_", "ZGODA_BENCH_")
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent  # the repository, or site-packages when installed
+
 MIN_SECRET_KEY_BYTES = 32
 DEBUG_PUBLIC_URL = "http://127.0.0.1:5000"
 TESTING_PUBLIC_URL = "http://localhost"  # the host Flask's test client sends
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 RATE_LIMIT_STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel")
 UNSET = object()  # no default: Flask's own value (DEBUG follows `flask --debug`)
+
+
+def bundled_dir(name: str) -> Path:
+    """The package's copy of `name` (templates, static, translations: a wheel puts them
+    inside the package), else the repository's, beside it."""
+    inside = PACKAGE / name
+    return inside if inside.is_dir() else ROOT / name
+
+
+def default_notices_dir() -> str:
+    """The repository's notices; installed, `notices` in the directory Zgoda starts in."""
+    repository = ROOT / "notices"
+    return str(repository) if repository.is_dir() else "notices"
+
+
+def _directory(text: str) -> str:
+    # Absolute, so a relative value means the directory Zgoda starts in, not Flask's root path.
+    return os.path.abspath(text.strip())
 
 
 @dataclass(frozen=True)
@@ -105,8 +125,14 @@ SETTINGS: tuple[Setting, ...] = (
             "(Werkzeug's ProxyFix). 0: forwarded headers are ignored."),
     Setting("DEBUG", types.parse_bool, UNSET, "true/false, yes/no, on/off, 1/0",
             "Flask's debug mode (as `flask run --debug`); never in production."),
-    Setting("NOTICES_DIR", str, str(ROOT / "notices"), "directory",
-            "Where the policy data lives."),
+    Setting("NOTICES_DIR", str, default_notices_dir(), "directory",
+            "Where the policy data lives: one directory per site with its `notice.yaml`."),
+    Setting("TRANSLATIONS_DIR", _directory, str(bundled_dir("translations")), "directory",
+            "The compiled message catalogs (`make catalogs`; a wheel carries them)."),
+    Setting("TEMPLATES_DIR", _directory, str(bundled_dir("templates")), "directory",
+            "The page templates, to serve edited copies."),
+    Setting("STATIC_DIR", _directory, str(bundled_dir("static")), "directory",
+            "The stylesheets and icons served under /static/ (the embed is built from the package's)."),
     Setting("BABEL_DEFAULT_LOCALE", partial(types.parse_choice, choices=("pl", "en")), "pl",
             "pl, en", "Language when neither the request nor the notice decides."),
     Setting("DATABASE_URL", _database_url, None, "SQLAlchemy URL",
@@ -149,7 +175,6 @@ BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 # Fixed by the code, not by the environment (a test may still override them).
 INTERNAL: dict[str, Any] = {
-    "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
     "LANGUAGE_COOKIE": "zgoda_lang",
     "LANGUAGE_COOKIE_MAX_AGE": 365 * 24 * 3600,
     "CONSENT_COOKIE": "zgoda_consent",
@@ -195,6 +220,8 @@ def build_config(
         elif declared is not None and declared.parse is types.parse_duration:
             value = types.same_duration(value)
         config[name] = value
+    # Flask-Babel's own key, kept beside ours so an override of either one is honoured.
+    config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(config["TRANSLATIONS_DIR"]))
     return config
 
 
@@ -261,7 +288,9 @@ def _default_text(setting: Setting) -> str:
     if default is None or default == []:
         return "none"
     if setting.name == "NOTICES_DIR":
-        return "`notices/`"
+        return "`notices/` (installed: `./notices`)"
+    if setting.parse is _directory:
+        return f"`{Path(default).name}/` (the package's)"
     if setting.parse is types.parse_duration:
         return f"`{types.format_duration(default)}`"
     return f"`{default}`"

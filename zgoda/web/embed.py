@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, abort, current_app, request, send_from_directory
 
+from zgoda.config import bundled_dir
+
 if TYPE_CHECKING:
     from flask import Flask
 
-STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "static"
+STATIC_DIR = bundled_dir("static")  # the embed and favicon ship with the code
 EMBED_DIR = STATIC_DIR / "embed"
 CSS_PLACEHOLDER = '"__ZGODA_CSS__"'
 STABLE_MAX_AGE = 300

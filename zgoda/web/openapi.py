@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from zgoda import __version__
 from zgoda.consent import ConsentRequest, rules_for
 from zgoda.export import FORMATS, MEDIA_TYPES
 from zgoda.notices.loader import SITE_ID_PATTERN, LoadedNotice
@@ -204,7 +205,8 @@ def build_document(notices: dict[str, LoadedNotice]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {
             "title": "Zgoda consent API",
-            "version": "1",
+            # The release's version (the paths keep their /v1: that is the API's, not this).
+            "version": __version__,
             "description": "Banner configuration, consent recording, token checks and, with a "
             "site's API key, the consent-log export. "
             "Every error is JSON with the Error schema.",
