@@ -7,7 +7,8 @@
   against the 6 KB budget for JS + CSS together.
 - Requests before the banner shows: a first visit to the test customer page (on 127.0.0.2,
   Zgoda on 127.0.0.1, as in tests/e2e); every request from navigation until the banner is
-  visible, grouped by origin.
+  visible, grouped by origin; for the generic /embed.js and for the per-site /embed/SITE.js,
+  and the per-site script's bytes (gzip, as served).
 - A returning visit: requests to Zgoda before the gated tags have run (the stored choice
   should need none), and the background check of the notice version that follows.
 - Time from navigation start to the banner in the page (median of --runs), on loopback.
@@ -26,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import Request, urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -93,7 +95,7 @@ def servers(workdir: Path) -> Iterator[tuple[str, str]]:
             yield zgoda, customer
 
 
-def first_visit(browser: Browser, customer: str) -> dict[str, Any]:
+def first_visit(browser: Browser, customer: str, form: str = "generic") -> dict[str, Any]:
     """Requests until the banner is visible, and the time it took, in a fresh profile."""
     context = browser.new_context()
     try:
@@ -101,7 +103,8 @@ def first_visit(browser: Browser, customer: str) -> dict[str, Any]:
         page.add_init_script(WATCH_BANNER)
         requests: list[str] = []
         page.on("request", lambda request: requests.append(request.url))
-        page.goto(f"{customer}/shop.html?lang=pl", wait_until="commit")
+        script = "&script=site" if form == "site" else ""
+        page.goto(f"{customer}/shop.html?lang=pl{script}", wait_until="commit")
         page.locator(BANNER).wait_for()
         before_banner = list(requests)
         banner_at = page.evaluate("window.bannerAt")
@@ -130,6 +133,13 @@ def first_visit(browser: Browser, customer: str) -> dict[str, Any]:
         context.close()
 
 
+def urlopen_gzip(url: str) -> int:
+    """The bytes of `url`'s body as sent to a client that accepts gzip."""
+    request = Request(url, headers={"Accept-Encoding": "gzip"})
+    with urlopen(request) as response:  # noqa: S310 (a loopback URL of our own server)
+        return len(response.read())
+
+
 def by_origin(urls: list[str]) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for url in urls:
@@ -151,7 +161,9 @@ def main() -> int:
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             visits = [first_visit(browser, customer) for _ in range(options.runs)]
+            site_visits = [first_visit(browser, customer, "site") for _ in range(options.runs)]
             browser.close()
+        site_script = urlopen_gzip(f"{zgoda}/embed/optingo.js")
     first = visits[0]
     before = by_origin(first["before_banner"])
     returning = by_origin(first["returning"])
@@ -166,6 +178,9 @@ def main() -> int:
             v["returning_first_api_request_ms"] for v in visits
         ),
         "runs": options.runs,
+        "site_script_gzip": site_script,
+        "site_requests_before_banner": by_origin(site_visits[0]["before_banner"]),
+        "site_banner_ms_median": statistics.median(v["banner_ms"] for v in site_visits),
     }
 
     s = result["sizes"]
@@ -187,6 +202,13 @@ def main() -> int:
     )
     print(
         f"navigation start to banner, median of {options.runs}: {result['banner_ms_median']:.0f} ms"
+    )
+    print(f"per-site script /embed/optingo.js: {site_script} B gzip, requests until the banner:")
+    for origin, paths in result["site_requests_before_banner"].items():
+        print(f"  {origin}: {', '.join(paths)}")
+    print(
+        f"navigation start to banner with the per-site script, median of {options.runs}: "
+        f"{result['site_banner_ms_median']:.0f} ms"
     )
     if options.json:
         options.json.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
