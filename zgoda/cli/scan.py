@@ -46,6 +46,8 @@ class ScanFailedExit(click.ClickException):
 @click.option("--timeout", default=300.0, show_default=True, type=click.FloatRange(5, 7200),
               help="Seconds the whole scan may take.")  # fmt: skip
 @click.option("--no-store", is_flag=True, help="Do not keep the result in the database.")
+@click.option("--only-loopback", is_flag=True,
+              help="Refuse every request that would leave the machine (tests, local builds).")  # fmt: skip
 @with_appcontext
 def scan_command(
     site: str,
@@ -58,6 +60,7 @@ def scan_command(
     page_timeout: float,
     timeout: float,
     no_store: bool,
+    only_loopback: bool,
 ) -> None:
     """Scan SITE's pages from URL in Chromium: before any choice, after "Reject all" and after
     "Accept all", and report what differs from the site's notice."""
@@ -67,7 +70,9 @@ def scan_command(
             f"unknown site {site!r}; known: {', '.join(registry.notices)}", param_hint="SITE"
         )
     loaded = registry.notices[site]
-    limits = ScanLimits(page_timeout=page_timeout, total_timeout=timeout)
+    limits = ScanLimits(
+        page_timeout=page_timeout, total_timeout=timeout, only_loopback=only_loopback
+    )
     try:
         report = scan_site(loaded, url, pages, limits)
     except ScanFailed as error:

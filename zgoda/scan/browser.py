@@ -60,7 +60,7 @@ class ScanLimits:
     page_timeout: float = 15.0
     total_timeout: float = 300.0
     banner_timeout: float = 5.0
-    quiet: float = 0.25  # no request for this long counts as settled
+    quiet: float = 0.15  # no request for this long counts as settled
     settle_cap: float = 3.0  # a page that never goes quiet is read after this long
     only_loopback: bool = False  # tests: refuse every request that would leave the machine
 
@@ -85,7 +85,7 @@ def _settle(page: Page, recorder: Recorder, limits: ScanLimits) -> None:
         quiet_for = time.monotonic() - recorder.last_activity
         if recorder.in_flight == 0 and quiet_for >= limits.quiet:
             return
-        page.wait_for_timeout(50)
+        page.wait_for_timeout(25)
 
 
 def _load(page: Page, url: str, limits: ScanLimits, reload: bool = False) -> None:
@@ -113,7 +113,7 @@ def _choose(context: BrowserContext, page: Page, state: ScanState, limits: ScanL
     while time.monotonic() < deadline:
         if any(c["name"] == CONSENT_COOKIE for c in context.cookies()):
             return
-        page.wait_for_timeout(50)
+        page.wait_for_timeout(25)
 
 
 @dataclass(frozen=True)

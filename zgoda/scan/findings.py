@@ -157,7 +157,9 @@ def compare(run: ScanRun, notice: Notice, database: TrackerDatabase) -> list[Sca
                 evidence = f"{request.resource_type} request to {request.url}" + (
                     f" ({shape})" if shape else ""
                 )
-                _purpose_findings(collector, observation, request.host, None, kind, evidence)
+                _purpose_findings(
+                    collector, observation, request.host, None, kind, evidence, tracking=True
+                )
             if not _named(request.host, kind, names):
                 collector.add(_finding("unnamed_recipient", "warning", observation, request.host,
                     f"{request.resource_type} request to {request.url}; the notice names no "
@@ -214,13 +216,15 @@ def _purpose_findings(
     match: Declared | None,
     kind: Classification | None,
     evidence: str | None = None,
+    tracking: bool = False,
 ) -> None:
-    """Something of a consent purpose present before any choice, or after "Reject all"."""
+    """Something of a consent purpose present before any choice, or after "Reject all";
+    `tracking` says it needs consent whatever the database says (a pixel, a beacon)."""
     purpose: str | None
     if match is not None:
         needs_consent, purpose = not match.required, match.purpose
     else:
-        needs_consent = kind is not None and kind.tracking
+        needs_consent = tracking or (kind is not None and kind.tracking)
         purpose = kind.suggested_purpose if kind is not None else None
     if not needs_consent or observation.state is ScanState.ACCEPTED:
         return
