@@ -46,3 +46,12 @@ def child_exit(server: Any, worker: Any) -> None:
     from zgoda.metrics import mark_process_dead
 
     mark_process_dead(worker.pid)
+
+
+def on_reload(server: Any) -> None:
+    """On HUP, before the new workers fork: publish the edited notices in the master's app
+    (a broken file is refused and logged; its site keeps its previous version)."""
+    if server.cfg.preload_app:
+        from zgoda.reload import reload_notices
+
+        reload_notices(server.app.wsgi())

@@ -8,7 +8,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from zgoda import banner, cli, i18n, logs
+from zgoda import banner, cli, i18n, logs, reload
 from zgoda.config import build_config, check_settings
 from zgoda.notices.registry import NoticeRegistry
 from zgoda.store import db
@@ -65,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         registry = NoticeRegistry.init_app(app)
         i18n.init_app(app)
         banner.init_app(app, registry.notices)
+        reload.init_app(app)  # the notices and banners served as one snapshot
         embed.init_app(app)
 
         db.init_app(app)

@@ -12,7 +12,8 @@ known sites, actions, severities.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -29,6 +30,11 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 SEVERITIES = ("error", "warning", "info")  # zgoda.notices.check's
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+if multiproc_dir := os.environ.get(MULTIPROC_ENV):
+    # The files are opened as the collectors below are made; a missing directory would
+    # stop the import (gunicorn.conf.py empties it when the server starts).
+    os.makedirs(multiproc_dir, exist_ok=True)
 
 REQUESTS = Counter(
     "zgoda_http_requests",
@@ -112,7 +118,7 @@ def observe_rejection(limit: str) -> None:
     RATE_LIMITED.labels(limit).inc()
 
 
-def set_findings(counts: dict[str, dict[str, int]], gone: Collection[str] = ()) -> None:
+def set_findings(counts: Mapping[str, Mapping[Any, int]], gone: Collection[str] = ()) -> None:
     """The findings per site and severity now served; sites no longer served read 0."""
     for site, by_severity in counts.items():
         for severity, count in by_severity.items():

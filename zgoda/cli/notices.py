@@ -1,8 +1,11 @@
-"""`flask notices check/new/schema`: review the notices, start one, print their format."""
+"""`flask notices check/new/schema/reload`: review the notices, start one, print their format,
+publish edited ones to the running server."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import click
@@ -91,3 +94,41 @@ def new_command(site: str) -> None:
 def schema_command() -> None:
     """Print the JSON Schema of notice.yaml, for an editor's completion and validation."""
     click.echo(notice_schema())
+
+
+@notices_cli.command("reload")
+@click.option(
+    "--pid",
+    "pidfile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="gunicorn's pid file (its --pid): send the master a HUP once every notice validates.",
+)
+def reload_command(pidfile: Path | None) -> None:
+    """Validate every notice, then have the running server publish them without a restart.
+
+    Loading the app has validated each file already: a broken one ends this command with its
+    file, line and field before anything is signalled. The server validates again as it
+    reloads, and keeps a site's previous version if its file broke in between.
+    """
+    for site_id, loaded in notice_registry().notices.items():
+        click.echo(f"{site_id}: version {loaded.version} ({loaded.path})")
+    if pidfile is None:
+        click.echo(
+            "every notice is valid; nothing was signalled: pass --pid with gunicorn's pid file, "
+            "or send its master a HUP (kill -HUP PID)"
+        )
+        return
+    try:
+        pid = int(pidfile.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError) as error:
+        raise ZgodaError(f"{pidfile}: not a readable pid file ({error})") from error
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        raise ZgodaError(f"{pidfile}: no process {pid} runs (is gunicorn running?)") from None
+    except PermissionError:
+        raise ZgodaError(f"{pidfile}: process {pid} is not ours to signal") from None
+    click.echo(
+        f"sent HUP to gunicorn's master (pid {pid}): it publishes the notices and replaces its "
+        "workers gracefully; its log says what it published or refused"
+    )
