@@ -65,7 +65,7 @@ def startup_errors_reported() -> Iterator[None]:
 def init_app(app: Flask) -> None:
     """Add every command group to the app's `flask` command."""
     # Imported here: each command module builds its group from ZgodaGroup above.
-    from zgoda.cli import consents, db, embed, keys, notices, scan, tokens
+    from zgoda.cli import consents, db, embed, keys, notices, scan, tokens, webhooks
 
     for group in (
         notices.notices_cli,
@@ -75,5 +75,6 @@ def init_app(app: Flask) -> None:
         consents.consents_cli,
         embed.embed_cli,
         scan.scan_command,
+        webhooks.webhooks_cli,
     ):
         app.cli.add_command(group)

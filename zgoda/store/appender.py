@@ -17,6 +17,7 @@ from sqlalchemy import Dialect
 from zgoda.store.chain import GENESIS, link_hash, personal_hash
 from zgoda.store.event import ConsentEvent
 from zgoda.store.tables import chain_heads, consent_events
+from zgoda.webhooks.outbox import enqueue
 
 # What an append writes: every column but the generated id and the erasure time.
 INSERTED_COLUMNS = tuple(
@@ -99,6 +100,7 @@ def write_events(cursor: Any, sql: ChainSql, events: list[ConsentEvent], heads: 
     cursor.executemany(
         sql.move_head, [(sequence, hash_, site) for site, (sequence, hash_) in heads.items()]
     )
+    enqueue(cursor, sql.postgresql, records)  # the webhook outbox, in the same transaction
     return [record["sequence"] for record in records]
 
 

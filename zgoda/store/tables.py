@@ -14,6 +14,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
+    text,
 )
 
 metadata = MetaData()
@@ -114,4 +116,49 @@ scans = Table(
     Column("infos", Integer, nullable=False),
     Column("result", JSON, nullable=False),  # the run's observations and the findings
     Index("ix_scans_site_started", "site_id", "started_at"),
+)
+
+# Webhook endpoints of a site (zgoda.webhooks): the signing secret kept encrypted, since
+# signing needs it back (a hash could not sign); removing one sets disabled_at.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("site_id", String(64), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("secret_encrypted", String(512), nullable=False),  # Fernet token (webhooks.secrets)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+    Index("ix_webhook_endpoints_site", "site_id"),
+)
+
+PENDING = "delivered_at IS NULL AND failed_at IS NULL"
+
+# The outbox: one row per endpoint per consent event, written in the event's transaction.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("endpoint_id", String(16), ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("site_id", String(64), nullable=False),
+    Column("sequence", BigInteger, nullable=False),  # the event's place in its site's chain
+    Column("consent_id", String(36), nullable=False),
+    Column("message_id", String(64), nullable=False),  # webhook-id: the same on every retry
+    Column("payload", Text, nullable=False),  # the exact body signed and sent
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("failed_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", String(500), nullable=True),
+    # Per consent id in order: the worker looks for an earlier undelivered row of the same
+    # endpoint and consent id before it sends a later one.
+    Index("ix_webhook_deliveries_order", "endpoint_id", "consent_id", "id"),
+    # Only the rows still to send: delivered and failed ones pile up, and are never due.
+    Index(
+        "ix_webhook_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=text(PENDING),
+        postgresql_where=text(PENDING),
+    ),
 )

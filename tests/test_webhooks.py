@@ -1,0 +1,270 @@
+"""Signed webhooks: the outbox written with each event, the payload, the signature, the CLI."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import Engine, func, select
+from standardwebhooks.webhooks import Webhook
+
+from zgoda.errors import ConfigError, StorageError
+from zgoda.store import append_event, count_events
+from zgoda.store.appender import write_events
+from zgoda.store.db import engine as app_engine
+from zgoda.store.event import ConsentEvent
+from zgoda.store.group_commit import GroupCommit
+from zgoda.store.tables import webhook_deliveries, webhook_endpoints
+from zgoda.webhooks.payload import event_body, signed_headers
+from zgoda.webhooks.secrets import decrypt_secret, encrypt_secret, new_secret
+
+SITE = "optingo"
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+# The Standard Webhooks specification's published example.
+SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SPEC_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+SPEC_TIMESTAMP = 1614265330
+SPEC_BODY = '{"test": 2432232314}'
+SPEC_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def make_event(**overrides: Any) -> ConsentEvent:
+    event = ConsentEvent(
+        site_id=SITE,
+        consent_id="6f1c1c8e-8d3e-4b8e-9d7a-0b1f2b3c4d5e",
+        notice_version="0123456789abcdef",
+        content_hash="fedcba9876543210",
+        locale="pl",
+        action="custom",
+        choices={"necessary": True, "statistics": True, "advertising": False},
+        source="banner",
+        gpc=False,
+        user_agent_family="Firefox",
+        ip_prefix="203.0.113.0/24",
+        recorded_at=NOW,
+        expires_at=NOW + timedelta(days=180),
+        chosen_at=NOW - timedelta(seconds=3),
+    )
+    return replace(event, **overrides)
+
+
+@pytest.fixture
+def runner(db_app: Flask) -> FlaskCliRunner:
+    return db_app.test_cli_runner()
+
+
+@pytest.fixture
+def bound(db_app: Flask) -> Engine:
+    with db_app.app_context():
+        return app_engine()
+
+
+def add(runner: FlaskCliRunner, url: str = "https://hooks.example.com/zgoda") -> str:
+    result = runner.invoke(args=["webhooks", "add", SITE, url])
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip()
+
+
+def outbox(bound: Engine) -> list[Any]:
+    with bound.connect() as connection:
+        return list(connection.execute(select(webhook_deliveries).order_by("id")))
+
+
+# --- signing --------------------------------------------------------------------------
+
+
+def test_the_signature_is_the_specifications_example() -> None:
+    sent_at = datetime.fromtimestamp(SPEC_TIMESTAMP, UTC)
+    headers = signed_headers(SPEC_ID, SPEC_BODY, SPEC_SECRET, sent_at)
+    assert headers["webhook-id"] == SPEC_ID
+    assert headers["webhook-timestamp"] == str(SPEC_TIMESTAMP)
+    assert headers["webhook-signature"] == SPEC_SIGNATURE
+
+
+def test_a_changed_body_does_not_verify() -> None:
+    secret, now = new_secret(), datetime.now(UTC)
+    headers = signed_headers("msg_1", '{"a":1}', secret, now)
+    assert Webhook(secret).verify('{"a":1}', headers) == {"a": 1}
+    with pytest.raises(Exception, match="No matching signature"):
+        Webhook(secret).verify('{"a":2}', headers)
+    with pytest.raises(Exception, match="No matching signature"):
+        Webhook(new_secret()).verify('{"a":1}', headers)
+
+
+def test_secrets_are_kept_encrypted_and_survive_a_key_rotation() -> None:
+    secret = new_secret()
+    stored = encrypt_secret(secret, "old-key-of-at-least-32-bytes-length")
+    assert secret not in stored and secret.removeprefix("whsec_") not in stored
+    assert decrypt_secret(stored, "old-key-of-at-least-32-bytes-length") == secret
+    rotated = decrypt_secret(
+        stored, "new-key-of-at-least-32-bytes-length", ["old-key-of-at-least-32-bytes-length"]
+    )
+    assert rotated == secret
+    with pytest.raises(ConfigError, match="does not decrypt"):
+        decrypt_secret(stored, "another-key-of-at-least-32-bytes")
+
+
+# --- the payload ----------------------------------------------------------------------
+
+
+def test_the_payload_names_the_choice_and_never_the_network_or_browser() -> None:
+    record = make_event().record() | {"sequence": 7}
+    body = json.loads(event_body(record))
+    assert body["type"] == "consent.recorded"
+    assert body["timestamp"] == "2026-11-21T12:00:00Z"
+    assert body["data"] == {
+        "site": SITE,
+        "consent_id": "6f1c1c8e-8d3e-4b8e-9d7a-0b1f2b3c4d5e",
+        "action": "custom",
+        "choices": {"necessary": True, "statistics": True, "advertising": False},
+        "notice_version": "0123456789abcdef",
+        "recorded_at": "2026-11-21T12:00:00Z",
+        "chosen_at": "2026-11-21T11:59:57Z",
+        "sequence": 7,
+    }
+    text = event_body(record)
+    assert "203.0.113" not in text and "Firefox" not in text
+    assert "ip_prefix" not in text and "user_agent" not in text
+
+
+# --- the outbox -----------------------------------------------------------------------
+
+
+def test_a_site_without_endpoints_queues_nothing(db_app: Flask, bound: Engine) -> None:
+    append_event(bound, make_event())
+    assert outbox(bound) == []
+
+
+def test_each_event_is_queued_once_per_endpoint_of_its_site(
+    runner: FlaskCliRunner, bound: Engine
+) -> None:
+    add(runner, "https://one.example.com/hook")
+    add(runner, "https://two.example.com/hook")
+    sequence = append_event(bound, make_event())
+    append_event(bound, make_event(site_id="xopero"))  # another site: no endpoint
+    rows = outbox(bound)
+    assert len(rows) == 2
+    assert {row.endpoint_id for row in rows} == {row.id for row in _endpoints(bound)}
+    assert rows[0].message_id == rows[1].message_id  # one event, one webhook-id
+    assert rows[0].message_id.startswith("msg_")
+    assert [(row.site_id, row.sequence, row.attempts) for row in rows] == [(SITE, sequence, 0)] * 2
+    assert json.loads(rows[0].payload)["data"]["sequence"] == sequence
+    assert "203.0.113" not in rows[0].payload
+
+
+def _endpoints(bound: Engine) -> list[Any]:
+    with bound.connect() as connection:
+        return list(connection.execute(select(webhook_endpoints)))
+
+
+def test_a_failed_event_write_leaves_no_outbox_row(runner: FlaskCliRunner, bound: Engine) -> None:
+    add(runner)
+
+    def write_then_fail(cursor: Any, sql: Any, events: list[ConsentEvent], heads: Any) -> Any:
+        write_events(cursor, sql, events, heads)  # events and outbox rows inserted ...
+        raise RuntimeError("disk full")  # ... and the transaction then fails
+
+    writer = GroupCommit(bound, write=write_then_fail)
+    with pytest.raises(StorageError, match="disk full"):
+        writer.append(make_event())
+    assert count_events(bound, SITE) == 0
+    assert outbox(bound) == []
+    GroupCommit(bound).append(make_event())  # the next write goes through, with its row
+    assert count_events(bound, SITE) == 1 and len(outbox(bound)) == 1
+
+
+def test_a_removed_endpoint_gets_no_new_rows_and_its_pending_ones_fail(
+    runner: FlaskCliRunner, bound: Engine
+) -> None:
+    add(runner)
+    endpoint_id = _endpoints(bound)[0].id
+    append_event(bound, make_event())
+    result = runner.invoke(args=["webhooks", "remove", endpoint_id])
+    assert result.exit_code == 0, result.output
+    append_event(bound, make_event())
+    rows = outbox(bound)
+    assert len(rows) == 1
+    assert rows[0].failed_at is not None and rows[0].last_error == "the endpoint was removed"
+
+
+# --- the CLI --------------------------------------------------------------------------
+
+
+def test_add_prints_the_secret_once_and_stores_it_encrypted(
+    runner: FlaskCliRunner, bound: Engine
+) -> None:
+    result = runner.invoke(args=["webhooks", "add", SITE, "https://hooks.example.com/x"])
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip()
+    assert secret.startswith("whsec_") and len(secret.splitlines()) == 1
+    assert "cannot be shown again" in result.stderr
+    (row,) = _endpoints(bound)
+    assert (row.site_id, row.url, row.disabled_at) == (SITE, "https://hooks.example.com/x", None)
+    assert secret.removeprefix("whsec_") not in row.secret_encrypted
+    assert decrypt_secret(row.secret_encrypted, "test-secret") == secret
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("ftp://hooks.example.com/x", "must start with http:// or https://"),
+        ("hooks.example.com/x", "must start with http:// or https://"),
+        ("https:///x", "has no host"),
+        ("https://h.example.com/" + "x" * 2048, "longer than 2048"),
+    ],
+)
+def test_add_refuses_a_url_it_cannot_send_to(
+    runner: FlaskCliRunner, bound: Engine, url: str, problem: str
+) -> None:
+    result = runner.invoke(args=["webhooks", "add", SITE, url])
+    assert result.exit_code == 2
+    assert "URL" in result.output and problem in result.output
+    assert _endpoints(bound) == []
+
+
+def test_add_refuses_an_unknown_site(runner: FlaskCliRunner, bound: Engine) -> None:
+    result = runner.invoke(args=["webhooks", "add", "nope", "https://hooks.example.com/x"])
+    assert result.exit_code == 2
+    assert "SITE" in result.output and "unknown site 'nope'" in result.output
+
+
+def test_remove_and_test_name_an_unknown_endpoint(runner: FlaskCliRunner, bound: Engine) -> None:
+    for command in ("remove", "test"):
+        result = runner.invoke(args=["webhooks", command, "abc123"])
+        assert result.exit_code == 1
+        assert "no active webhook endpoint 'abc123'" in result.output
+
+
+def test_list_shows_each_endpoints_counts_and_last_error(
+    runner: FlaskCliRunner, bound: Engine
+) -> None:
+    assert runner.invoke(args=["webhooks", "list"]).stdout == "No webhook endpoints.\n"
+    add(runner)
+    for _ in range(3):
+        append_event(bound, make_event())
+    with bound.begin() as connection:
+        first, second = (row.id for row in outbox(bound)[:2])
+        connection.execute(
+            webhook_deliveries.update()
+            .where(webhook_deliveries.c.id == first)
+            .values(delivered_at=NOW)
+        )
+        connection.execute(
+            webhook_deliveries.update()
+            .where(webhook_deliveries.c.id == second)
+            .values(failed_at=NOW, last_error="HTTP 500")
+        )
+    result = runner.invoke(args=["webhooks", "list", SITE])
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    assert "https://hooks.example.com/zgoda  active" in line
+    assert "pending 1  delivered 1  failed 1  last error: HTTP 500" in line
+    with bound.connect() as connection:
+        assert (
+            connection.execute(select(func.count()).select_from(webhook_deliveries)).scalar() == 3
+        )
