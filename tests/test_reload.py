@@ -54,6 +54,7 @@ def test_an_edited_notice_reaches_the_banner_pages_and_rules_together(
     client = app.test_client()
     before = banner(client, SITE, lang="en")["notice_version"]
     assert "2.1" in client.get(f"/{SITE}/privacy?lang=en").get_data(as_text=True)
+    assert before in client.get(f"/embed/{SITE}.js").get_data(as_text=True)
     edit(notices_copy, SITE, VERSION_LINE, 'version: "2.2"')
 
     report = reload_notices(app)
@@ -69,6 +70,9 @@ def test_an_edited_notice_reaches_the_banner_pages_and_rules_together(
     # Both languages' banners, and the banner's own hash, are the new version's.
     polish = client.get(f"/api/v1/sites/{SITE}/banner?lang=pl").get_json()
     assert polish["notice_version"] == after
+    # The per-site embed, which builds the banners in, is rebuilt from the new ones.
+    script = client.get(f"/embed/{SITE}.js").get_data(as_text=True)
+    assert after in script and before not in script
 
 
 def test_a_broken_edit_is_refused_and_the_previous_version_serves_on(
