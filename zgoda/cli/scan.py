@@ -10,7 +10,8 @@ from flask.cli import with_appcontext
 
 from zgoda.errors import ZgodaError
 from zgoda.notices.registry import notice_registry
-from zgoda.scan import ScanFailed, ScanLimits, scan_site, violations
+from zgoda.scan.findings import violations
+from zgoda.scan.limits import ScanFailed, ScanLimits
 from zgoda.scan.patch import notice_patch
 from zgoda.scan.storage import save_scan
 from zgoda.store.db import engine
@@ -70,6 +71,9 @@ def scan_command(
             f"unknown site {site!r}; known: {', '.join(registry.notices)}", param_hint="SITE"
         )
     loaded = registry.notices[site]
+    # Imported here: Playwright loads only for a scan, not for every `flask` command.
+    from zgoda.scan.report import scan_site
+
     limits = ScanLimits(
         page_timeout=page_timeout, total_timeout=timeout, only_loopback=only_loopback
     )

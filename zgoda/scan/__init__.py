@@ -1,7 +1,7 @@
-"""The cookie scanner: what a website really stores and sends, held against its notice."""
+"""The cookie scanner: what a website really stores and sends, held against its notice.
 
-from zgoda.scan.browser import ScanFailed, ScanLimits
-from zgoda.scan.findings import ScanFinding, violations
-from zgoda.scan.report import ScanReport, scan_site
-
-__all__ = ["ScanFailed", "ScanFinding", "ScanLimits", "ScanReport", "scan_site", "violations"]
+Modules, in the order a scan uses them: `browser` and `network` (one page in one state, in
+Chromium), `crawl` (the pages and states), `observations` (what was seen), `classify` (the
+tracker database), `findings` (against the notice), `patch` (the YAML notice patch),
+`storage` (scans kept per site), `report` (the whole scan, for the command line).
+"""

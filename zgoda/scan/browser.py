@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Browser, BrowserContext, Page, Route
 from playwright.sync_api import Error as PlaywrightError
 
-from zgoda.errors import ZgodaError
+from zgoda.scan.limits import NoZgodaBanner, ScanFailed, ScanLimits
 from zgoda.scan.network import COOKIE_WRITES_JS, Recorder, is_loopback, site_of
 from zgoda.scan.observations import (
     ObservedCookie,
@@ -43,26 +43,6 @@ STORAGE_JS = """() => {
 }"""
 LINKS_JS = "els => els.map(e => e.href)"
 TOOL_SCRIPTS_JS = "els => els.map(e => e.src).filter(Boolean)"
-
-
-class ScanFailed(ZgodaError):
-    """The site could not be scanned: down, too slow, or a page that never finished loading."""
-
-
-class NoZgodaBanner(ZgodaError):
-    """The page shows no Zgoda banner, so the choice states cannot be reached."""
-
-
-@dataclass(frozen=True)
-class ScanLimits:
-    """How long a scan may take: per page load, in all, and waiting for the banner (seconds)."""
-
-    page_timeout: float = 15.0
-    total_timeout: float = 300.0
-    banner_timeout: float = 5.0
-    quiet: float = 0.15  # no request for this long counts as settled
-    settle_cap: float = 3.0  # a page that never goes quiet is read after this long
-    only_loopback: bool = False  # tests: refuse every request that would leave the machine
 
 
 def launch(chromium: Any) -> Browser:

@@ -13,7 +13,8 @@ from urllib.parse import urldefrag, urlsplit
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
-from zgoda.scan.browser import NoZgodaBanner, ScanFailed, ScanLimits, launch, observe
+from zgoda.scan.browser import launch, observe
+from zgoda.scan.limits import NoZgodaBanner, ScanFailed, ScanLimits
 from zgoda.scan.observations import ScanRun, ScanState, StateObservation
 
 CHOICE_STATES = (ScanState.REJECTED, ScanState.ACCEPTED)

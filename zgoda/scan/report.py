@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from zgoda.notices.loader import LoadedNotice
-from zgoda.scan.browser import ScanLimits
 from zgoda.scan.classify import TrackerDatabase, tracker_database
 from zgoda.scan.crawl import run_scan
 from zgoda.scan.findings import SEVERITIES, ScanFinding, compare, tally
+from zgoda.scan.limits import ScanLimits
 from zgoda.scan.observations import ScanRun
 
 

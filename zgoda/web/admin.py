@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from babel.dates import format_date, format_skeleton
+from babel.dates import UTC, format_date, format_datetime, format_skeleton
 from babel.numbers import format_decimal, format_percent
 from flask import Blueprint, current_app, render_template, request, session, url_for
 from flask_babel import gettext
@@ -30,6 +30,7 @@ from zgoda.i18n import current_locale, localized
 from zgoda.notices.check import Finding, counts
 from zgoda.notices.loader import LoadedNotice
 from zgoda.notices.registry import notice_registry
+from zgoda.scan.storage import scan_history
 from zgoda.store.db import engine
 from zgoda.store.keys import (
     SessionEnded,
@@ -83,6 +84,10 @@ def dashboard(site: str) -> Response:
         language_label=language_label,
         start=format_date(stats.start, "long", locale=current_locale()),
         end=format_date(stats.end, "long", locale=current_locale()),
+        scans=scan_history(engine(), site),
+        scan_time=lambda moment: format_datetime(
+            moment, "medium", tzinfo=UTC, locale=current_locale()
+        ),
     )
     return Response(page, mimetype="text/html", headers=PRIVATE_HEADERS)
 
