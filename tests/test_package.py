@@ -17,7 +17,6 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
-from flask.testing import FlaskClient
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -62,10 +61,6 @@ def test_the_version_has_one_source() -> None:
     assert PYPROJECT["tool"]["hatch"]["version"]["path"] == "zgoda/__init__.py"
     assert "version" not in PYPROJECT["project"]
     assert zgoda.__version__.count(".") == 2
-
-
-def test_openapi_info_version_is_the_release(client: FlaskClient) -> None:
-    assert client.get("/api/v1/openapi.json").get_json()["info"]["version"] == zgoda.__version__
 
 
 # --- the zgoda command -------------------------------------------------------------------
