@@ -65,7 +65,7 @@ def test_inline_configuration_cannot_close_its_script(config: dict[str, Any]) ->
 def test_p90_is_the_nearest_rank_and_summary_the_median() -> None:
     assert p90([float(v) for v in range(15, 0, -1)]) == 14
     assert p90([7.0]) == 7
-    runs = [{key: float(v) for key in ("banner_ms", "requests", "bytes", "tbt_ms", "cls", "lcp_ms", "hidden_ms", "input_ms", "gated_ms")} for v in (3, 1, 2, 10)]  # fmt: skip
+    runs = [{key: float(v) for key in ("banner_ms", "after_bytes_ms", "requests", "bytes", "tbt_ms", "cls", "lcp_ms", "hidden_ms", "input_ms", "gated_ms")} for v in (3, 1, 2, 10)]  # fmt: skip
     summary = summarize(runs)
     assert summary["banner_ms"] == (2.5, 10)
     with pytest.raises(ValueError, match="no completed runs"):
@@ -74,7 +74,14 @@ def test_p90_is_the_nearest_rank_and_summary_the_median() -> None:
 
 def figures(banner: float, size: float, cls: float = 0.0, hidden: float = 20.0) -> dict[str, Any]:
     """A summary with the same figure as median and p90."""
-    values = {"banner_ms": banner, "requests": 2, "bytes": size, "tbt_ms": 0, "cls": cls}
+    values = {
+        "banner_ms": banner,
+        "after_bytes_ms": 5,
+        "requests": 2,
+        "bytes": size,
+        "tbt_ms": 0,
+        "cls": cls,
+    }
     values |= {"lcp_ms": banner, "hidden_ms": hidden, "input_ms": 1, "gated_ms": hidden}
     return {key: (value, value) for key, value in values.items()}
 
@@ -117,7 +124,7 @@ def test_missed_targets_say_missed() -> None:
 
 def test_table_shows_median_and_p90() -> None:
     shown = table({"unthrottled": {"klaro": figures(1234, 2048)}}, {"klaro": "Klaro"})
-    assert "| unthrottled | Klaro | 1234 (1234) | 2 (2) | 2.0 (2.0) |" in shown
+    assert "| unthrottled | Klaro | 1234 (1234) | 5 (5) | 2 (2) | 2.0 (2.0) |" in shown
 
 
 def test_blocking_time_counts_the_excess_over_50_ms_inside_the_window() -> None:

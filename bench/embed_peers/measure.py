@@ -5,6 +5,8 @@ Definitions (the same for every candidate):
   box of at least 1x1 px inside the viewport, passes `checkVisibility` (display, visibility
   and opacity 0 up the tree) and is what `elementFromPoint` finds at its centre; ms from
   navigation start (the page's time origin);
+- after the last byte: from the end of the last response that ended before the banner
+  showed to the banner visible: the candidate's own script and rendering work;
 - requests and bytes before the banner: every request the page sent before that moment
   (from the DevTools protocol's Network events, the document included), with the bytes
   each took on the wire (`encodedDataLength`: compressed body and headers);
@@ -75,6 +77,13 @@ PROBE = """
 })();
 """
 
+# The probe's figures, the gated tag's marker, and when the last response that ended before
+# the banner showed ended (Resource Timing gives responseEnd even cross-origin).
+LAST_BYTE = """({...window.__bench, gatedAt: window.__gatedAt,
+  lastByte: Math.max(...performance.getEntriesByType('navigation')
+    .concat(performance.getEntriesByType('resource'))
+    .map(e => e.responseEnd).filter(t => t <= window.__bench.bannerAt))})"""
+
 
 def blocking_time(long_tasks: list[list[float]], start: float, end: float) -> float:
     """Total blocking time: the sum of (duration - 50) over long tasks starting in [start, end)."""
@@ -104,7 +113,9 @@ def visit(browser: Browser, url: str, candidate: Candidate, throttled: bool) -> 
         requests: dict[str, dict[str, Any]] = {}
 
         def sent(event: dict[str, Any]) -> None:
-            if not event["request"]["url"].startswith("data:"):
+            # The browser's own favicon request is neither the page's nor the banner's.
+            url = event["request"]["url"]
+            if not url.startswith("data:") and not url.endswith("/favicon.ico"):
                 requests.setdefault(event["requestId"], {"at": event["timestamp"], "bytes": 0})
 
         def finished(event: dict[str, Any]) -> None:
@@ -133,7 +144,7 @@ def visit(browser: Browser, url: str, candidate: Candidate, throttled: bool) -> 
             "window.__bench.hiddenAt !== null && window.__gatedAt !== undefined",
             timeout=TIMEOUT_MS,
         )
-        m = page.evaluate("({...window.__bench, gatedAt: window.__gatedAt})")
+        m = page.evaluate(LAST_BYTE)
     finally:
         context.close()
     count, size = before_banner(sorted(requests.values(), key=lambda r: r["at"]), m["bannerAt"])
@@ -141,6 +152,7 @@ def visit(browser: Browser, url: str, candidate: Candidate, throttled: bool) -> 
         "banner_ms": m["bannerAt"],
         "requests": count,
         "bytes": size,
+        "after_bytes_ms": m["bannerAt"] - m["lastByte"],
         "tbt_ms": blocking_time(m["longTasks"], m["fcp"] or 0.0, m["clickAt"]),
         "cls": m["cls"],
         "lcp_ms": m["lcp"],
