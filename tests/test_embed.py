@@ -18,6 +18,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from app import create_app
 from tests.conftest import ROOT
+from zgoda import __version__
 from zgoda.consent import granted_consent_types
 from zgoda.store.migrate import upgrade
 from zgoda.web.embed import PINNED_MAX_AGE, STABLE_MAX_AGE, EmbedBundle, build_bundle, minify_css
@@ -193,3 +194,9 @@ def test_security_storage_follows_a_purpose_that_governs_it() -> None:
     ]
     assert granted_consent_types({"authentication": True}, mapping) == ["security_storage"]
     assert granted_consent_types({}, {}) == ["security_storage"]
+
+
+def test_the_bundle_says_which_release_served_it(bundle: EmbedBundle) -> None:
+    source = bundle.source.decode("utf-8")
+    assert f'version: "{__version__}"' in source
+    assert "__ZGODA_VERSION__" not in source

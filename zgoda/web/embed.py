@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, abort, current_app, request, send_from_directory
 
+from zgoda import __version__
 from zgoda.config import bundled_dir
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 STATIC_DIR = bundled_dir("static")  # the embed and favicon ship with the code
 EMBED_DIR = STATIC_DIR / "embed"
 CSS_PLACEHOLDER = '"__ZGODA_CSS__"'
+VERSION_PLACEHOLDER = '"__ZGODA_VERSION__"'  # Zgoda.version: the release that served it
 STABLE_MAX_AGE = 300
 PINNED_MAX_AGE = 365 * 24 * 3600
 FAVICON_MAX_AGE = 7 * 24 * 3600
@@ -70,6 +72,9 @@ def build_bundle(directory: Path = EMBED_DIR) -> EmbedBundle:
     if CSS_PLACEHOLDER not in script:
         raise RuntimeError(f"{directory / 'embed.js'} lost its {CSS_PLACEHOLDER} placeholder")
     css = minify_css((directory / "embed.css").read_text("utf-8"))
+    if VERSION_PLACEHOLDER not in script:
+        raise RuntimeError(f"{directory / 'embed.js'} lost its {VERSION_PLACEHOLDER} placeholder")
+    script = script.replace(VERSION_PLACEHOLDER, json.dumps(__version__), 1)
     source = script.replace(CSS_PLACEHOLDER, json.dumps(css), 1).encode("utf-8")
     return EmbedBundle(
         source=source,
