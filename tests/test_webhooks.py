@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import Engine, func, select
 from standardwebhooks.webhooks import Webhook
 
+from tests.test_dashboard import new_key, sign_in
 from zgoda.errors import ConfigError, StorageError
 from zgoda.store import append_event, count_events
 from zgoda.store.appender import write_events
@@ -268,3 +270,34 @@ def test_list_shows_each_endpoints_counts_and_last_error(
         assert (
             connection.execute(select(func.count()).select_from(webhook_deliveries)).scalar() == 3
         )
+
+
+# --- the dashboard --------------------------------------------------------------------
+
+
+def test_the_dashboard_shows_the_endpoints_and_the_failed_deliveries(
+    db_app: Flask, runner: FlaskCliRunner, bound: Engine
+) -> None:
+    client = db_app.test_client()
+    assert sign_in(client, new_key(db_app)).status_code == 303
+    page = client.get(f"/admin/{SITE}?lang=en").get_data(as_text=True)
+    assert "No webhook endpoints: add one with flask webhooks add." in page
+    add(runner, "https://hooks.example.com/zgoda")
+    append_event(bound, make_event(consent_id="11111111-0000-4000-8000-000000000000"))
+    append_event(bound, make_event(consent_id="22222222-0000-4000-8000-000000000000"))
+    with bound.begin() as connection:
+        connection.execute(
+            webhook_deliveries.update()
+            .where(webhook_deliveries.c.consent_id.startswith("2222"))
+            .values(failed_at=NOW, attempts=31, last_error="HTTP 410")
+        )
+    page = client.get(f"/admin/{SITE}?lang=en").get_data(as_text=True)
+    section = page.split('id="webhooks-h"', 1)[1].split("</section>", 1)[0]
+    endpoints, failures = section.split('class="webhook-failures"')
+    cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", endpoints, re.S)
+    assert cells[-5:] == ["https://hooks.example.com/zgoda", "1", "0", "1", "HTTP 410"]
+    assert "22222222-0000-4000-8000-000000000000 <small>#2</small>" in failures
+    assert "31" in failures and "HTTP 410" in failures
+    assert "11111111" not in failures
+    polish = client.get(f"/admin/{SITE}?lang=pl").get_data(as_text=True)
+    assert "Webhooki" in polish and "Ostatni błąd" in polish

@@ -43,6 +43,7 @@ from zgoda.store.keys import (
 from zgoda.svg_charts import Series, bar_chart, line_chart
 from zgoda.web.labels import action_label, language_label
 from zgoda.web.limits import key_attempt
+from zgoda.webhooks.endpoints import failed_deliveries, list_endpoints
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -85,6 +86,8 @@ def dashboard(site: str) -> Response:
         start=format_date(stats.start, "long", locale=current_locale()),
         end=format_date(stats.end, "long", locale=current_locale()),
         scans=scan_history(engine(), site),
+        webhooks=list_endpoints(engine(), site),
+        failed_deliveries=failed_deliveries(engine(), site),
         scan_time=lambda moment: format_datetime(
             moment, "medium", tzinfo=UTC, locale=current_locale()
         ),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, and_, case, func, select, update
+from sqlalchemy import Engine, and_, case, func, select, true, update
 
 from zgoda.errors import ZgodaError
 from zgoda.store.tables import webhook_deliveries, webhook_endpoints
@@ -98,6 +98,7 @@ def list_endpoints(engine: Engine, site_id: str | None = None) -> list[Endpoint]
             func.count(d.delivered_at).label("delivered"),
             func.count(d.failed_at).label("failed"),
         )
+        .where(true() if site_id is None else d.site_id == site_id)
         .group_by(d.endpoint_id)
         .subquery()
     )
@@ -131,3 +132,29 @@ def list_endpoints(engine: Engine, site_id: str | None = None) -> list[Endpoint]
             )
             for row in connection.execute(query)
         ]
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    """A delivery given up on: which event, to where, and why."""
+
+    endpoint_url: str
+    consent_id: str
+    sequence: int
+    attempts: int
+    failed_at: datetime
+    last_error: str | None
+
+
+def failed_deliveries(engine: Engine, site_id: str, limit: int = 20) -> list[FailedDelivery]:
+    """The site's most recently failed deliveries, newest first."""
+    d, e = webhook_deliveries.c, webhook_endpoints.c
+    query = (
+        select(e.url, d.consent_id, d.sequence, d.attempts, d.failed_at, d.last_error)
+        .join(webhook_endpoints, e.id == d.endpoint_id)
+        .where(d.site_id == site_id, d.failed_at.is_not(None))
+        .order_by(d.failed_at.desc(), d.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [FailedDelivery(*row) for row in connection.execute(query)]
