@@ -8,7 +8,7 @@ PY := $(BIN)/python
 CHROMIUM := /usr/bin/chromium
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test lint bench catalogs messages install install-dev browser apt-install clean
+.PHONY: run test lint bench pins catalogs messages install install-dev browser apt-install clean
 
 # The demo's settings: a secret kept in instance/ (git-ignored) and the address it serves on.
 DEMO_ENV = ZGODA_SECRET_KEY="$$(cat instance/secret_key)" ZGODA_PUBLIC_URL=http://127.0.0.1:5000
@@ -31,6 +31,11 @@ bench: install-dev catalogs
 	$(PY) bench/export_bench.py
 	$(PY) bench/embed_size.py
 	$(PY) bench/embed_peers.py
+
+# Each pin and the package, import or tool that needs it (tests/test_pins.py fails on a pin
+# nothing needs, and on a need nothing pins).
+pins: install-dev
+	$(PY) -m tests.test_pins
 
 install: $(VENV)/.installed
 # PHP (Debian's php-cli) runs the tests of docs/snippets/; checked on every run, not stamped.
