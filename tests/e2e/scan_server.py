@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -78,7 +78,8 @@ def _handler(zgoda: str, pixel: str, stop: threading.Event) -> type[BaseHTTPRequ
             self.send_header("Cache-Control", "no-store")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            with suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -95,7 +96,9 @@ class PixelNetwork(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header("Content-Length", str(len(PIXEL_GIF)))
         self.end_headers()
-        self.wfile.write(PIXEL_GIF)
+        # A scan closes its browser context without waiting for pixels to arrive.
+        with suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(PIXEL_GIF)
 
     def log_message(self, format: str, *args: object) -> None:
         pass

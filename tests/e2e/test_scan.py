@@ -92,6 +92,16 @@ def test_a_correct_site_has_no_findings(world: ScanWorld) -> None:
     ]
 
 
+def test_the_per_site_embed_is_zgodas_banner_too(world: ScanWorld) -> None:
+    found = report(world, "persite", "--pages", "0")
+    assert found["findings"] == [] and found["notes"] == []  # no third party, no missing banner
+    assert [o["state"] for o in found["observations"]] == [
+        "before_choice",
+        "after_reject_all",
+        "after_accept_all",
+    ]
+
+
 def test_an_analytics_cookie_before_consent(world: ScanWorld) -> None:
     found = report(world, "early")
     early = [f for f in found["findings"] if f["kind"] == "before_choice"]

@@ -42,7 +42,10 @@ STORAGE_JS = """() => {
   return {localStorage: keys('localStorage'), sessionStorage: keys('sessionStorage')};
 }"""
 LINKS_JS = "els => els.map(e => e.href)"
-TOOL_SCRIPTS_JS = "els => els.map(e => e.src).filter(Boolean)"
+# Zgoda's embed, by its URL shapes (/embed.js, /embed.<digest>.js, /embed/<site>[.<hash>].js)
+# or by the data-site attribute the generic script needs.
+TOOL_SCRIPTS_JS = r"""els => els.filter(e => e.dataset.site ||
+  /\/embed(\.[0-9a-f]+)?\.js$|\/embed\/[^/]+\.js$/.test(new URL(e.src).pathname)).map(e => e.src)"""
 
 
 def launch(chromium: Any) -> Browser:
@@ -141,7 +144,7 @@ def observe(browser: Browser, url: str, state: ScanState, limits: ScanLimits) ->
         cookies = tuple(_cookie(c, page_site, recorder) for c in context.cookies())
         stored = page.evaluate(STORAGE_JS)
         links = tuple(page.eval_on_selector_all("a[href]", LINKS_JS))
-        tools = tuple(page.eval_on_selector_all("script[data-site][src]", TOOL_SCRIPTS_JS))
+        tools = tuple(page.eval_on_selector_all("script[src]", TOOL_SCRIPTS_JS))
     finally:
         context.close()
     observation = StateObservation(
