@@ -11,6 +11,9 @@ other work on the machine does not land on one scenario only:
 - banner: GET the banner configuration (built at start-up, no database);
 - consent-sqlite: POST a new consent, SQLite log (WAL, synchronous=FULL) under instance/;
 - consent-postgresql: POST a new consent, PostgreSQL log;
+- consent-webhooks-sqlite, consent-webhooks-postgresql (with --webhooks): the same POST on a
+  log of its own where the site has one webhook endpoint, so each write also inserts an outbox
+  row in its transaction (no worker delivers them: the write's own cost);
 - bare-write-sqlite, bare-write-postgresql: the bare app inserting and committing one row
   per POST on the same databases, the floor of a durable write, the consent writes' reference;
 - django-sqlite, django-postgresql: the peer, django-cookie-consent (bench/django_peer/, its
@@ -238,6 +241,8 @@ SCENARIO_NAMES = (
     "banner",
     "consent-sqlite",
     "consent-postgresql",
+    "consent-webhooks-sqlite",
+    "consent-webhooks-postgresql",
     "bare-write-sqlite",
     "bare-write-postgresql",
     "django-sqlite",
@@ -275,6 +280,21 @@ def main() -> int:
             database: stack.enter_context(server(f"zgoda-{database}", url, gunicorn, workdir))
             for database, url in databases.items()
         }
+        hooked: dict[str, str] = {}  # database -> URL of a log whose site has a webhook
+        if args.webhooks or any(name.startswith("consent-webhooks") for name in args.only or ()):
+            hooked = {
+                "sqlite": f"sqlite:///{workdir / 'zgoda-webhooks.sqlite3'}",
+                # Named after the first, so its backends count as ours (Bench._ours_in_postgres).
+                "postgresql": stack.enter_context(
+                    postgres_database(databases["postgresql"].rsplit("/", 1)[1] + "_webhooks")
+                ),
+            }
+        hooked_servers = {
+            database: stack.enter_context(
+                server(f"zgoda-webhooks-{database}", url, gunicorn, workdir, webhook=True)
+            )
+            for database, url in hooked.items()
+        }
         body = json.dumps(
             {
                 "action": "accept_all",
@@ -295,6 +315,10 @@ def main() -> int:
             "banner": Scenario(zgoda["sqlite"], f"/api/v1/sites/{SITE}/banner?lang=pl"),
             "consent-sqlite": Scenario(zgoda["sqlite"], consents, body),
             "consent-postgresql": Scenario(zgoda["postgresql"], consents, body),
+            **{
+                f"consent-webhooks-{database}": Scenario(server, consents, body)
+                for database, server in hooked_servers.items()
+            },
             "bare-write-sqlite": Scenario(bare, "/write/sqlite", body),
             "bare-write-postgresql": Scenario(bare, "/write/postgresql", body),
             **{
@@ -309,6 +333,7 @@ def main() -> int:
         bench = Bench(wrk, args, databases["postgresql"].rsplit("/", 1)[1])
         attempts, runs = bench.measure(scenarios)
         logs = {f"consent-{database}": url for database, url in databases.items()}
+        logs |= {f"consent-webhooks-{database}": url for database, url in hooked.items()}
         logs |= {f"django-{database}": url for database, url in peer_databases.items()}
         written = {
             name: count_rows(url, LOG_TABLES[name.split("-", 1)[0]])
@@ -340,6 +365,7 @@ def parse_args() -> argparse.Namespace:
     option("--worker-class", default="gthread", help="gunicorn --worker-class")
     option("--threads", type=int, default=8, help="gunicorn --threads (gthread)")
     option("--json", type=Path, help="also write every run to this file")
+    option("--webhooks", action="store_true", help="also the writes with a webhook endpoint")
     option("--quiet-wait", type=float, default=60, help="seconds to wait for a calm machine")
     option("--retries", type=int, default=2, help="extra tries of a disturbed run")
     option(
@@ -366,9 +392,9 @@ def ensure_wrk() -> str:
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this run, dropped at the end."""
-    name = f"zgoda_bench_{uuid.uuid4().hex[:12]}"
+def postgres_database(name: str | None = None) -> Iterator[str]:
+    """A fresh PostgreSQL database for this run (`name`, or a new one), dropped at the end."""
+    name = name or f"zgoda_bench_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
@@ -392,8 +418,10 @@ def server(
     gunicorn: list[str],
     workdir: Path,
     extra_env: dict[str, str] | None = None,
+    webhook: bool = False,
 ) -> Iterator[Server]:
-    """A gunicorn process group serving Zgoda on `database_url` (migrated first), or bare."""
+    """A gunicorn process group serving Zgoda on `database_url` (migrated first), or bare;
+    `webhook`: with one webhook endpoint registered for the site first (nothing listens)."""
     env = dict(
         os.environ,
         ZGODA_SECRET_KEY="bench-secret-of-at-least-thirty-two-bytes",
@@ -405,6 +433,12 @@ def server(
         env["ZGODA_DATABASE_URL"] = database_url
         subprocess.run(
             [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
+            cwd=ROOT, env=env, check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+    if database_url and webhook:
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", "webhooks", "add", SITE,
+             "http://127.0.0.1:9/zgoda-bench"],
             cwd=ROOT, env=env, check=True, capture_output=True, timeout=120,
         )  # fmt: skip
     app = "app:create_app()" if database_url else "bare_app:create_app()"
@@ -670,6 +704,19 @@ def report(
             f"{TARGET_WRITE_SHARE:.0%}), p99 {p99:.1f} ms (target <= {TARGET_P99_MS:.0f} ms): "
             f"{'MET' if met else 'MISSED'}"
         )
+    lines += ["", "The webhook outbox's cost (one endpoint; the same write without one):", ""]
+    for database in DATABASES:
+        plain, hooked = (
+            median.get(f"consent-{database}"),
+            median.get(f"consent-webhooks-{database}"),
+        )
+        if plain is not None and hooked is not None:
+            lines.append(
+                f"- {database}: {hooked['rps']:.0f} req/s = {hooked['rps'] / plain['rps']:.0%} of "
+                f"{plain['rps']:.0f}; p99 {hooked['p99_ms']:.1f} ms against {plain['p99_ms']:.1f}; "
+                f"gunicorn CPU {hooked['server_cpu_ms_per_request']:.2f} ms/req against "
+                f"{plain['server_cpu_ms_per_request']:.2f}"
+            )
     lines += ["", "Zgoda against the peer, django-cookie-consent, on the same database:", ""]
     for database in DATABASES:
         consent, peer = median.get(f"consent-{database}"), median.get(f"django-{database}")
