@@ -15,6 +15,7 @@ line override it. What it settles:
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,9 @@ preload_app = True  # the notices live in the master; HUP reloads them there (on
 # Where the workers keep their numbers: set it to a directory of its own (systemd's
 # RuntimeDirectory=zgoda gives /run/zgoda); else one is made for this server.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zgoda-metrics-")
+    _made_dir = tempfile.mkdtemp(prefix="zgoda-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_dir
+    os.environ["GUNICORN_METRICS_DIR_MADE"] = _made_dir  # removed again by on_exit
 
 
 def on_starting(server: Any) -> None:
@@ -39,6 +42,13 @@ def on_starting(server: Any) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):
         stale.unlink()
+
+
+def on_exit(server: Any) -> None:
+    """Remove the numbers' directory if this configuration made it."""
+    made = os.environ.get("GUNICORN_METRICS_DIR_MADE")
+    if made and made == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def child_exit(server: Any, worker: Any) -> None:
