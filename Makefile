@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 CHROMIUM := /usr/bin/chromium
+NGINX := /usr/sbin/nginx
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
 .PHONY: run test lint bench pins catalogs messages install install-dev browser apt-install clean
@@ -38,9 +39,14 @@ pins: install-dev
 	$(PY) -m tests.test_pins
 
 install: $(VENV)/.installed
-# PHP (Debian's php-cli) runs the tests of docs/snippets/; checked on every run, not stamped.
+# PHP (Debian's php-cli) runs the tests of docs/snippets/; nginx (`nginx -t`, with an openssl
+# certificate) and systemd (`systemd-analyze verify`) check deploy/ (tests/test_deploy.py);
+# checked on every run, not stamped.
 install-dev: $(VENV)/.installed-dev
 	@command -v php >/dev/null || $(MAKE) --no-print-directory APT_PACKAGES=php-cli apt-install
+	@test -x $(NGINX) || $(MAKE) --no-print-directory APT_PACKAGES=nginx apt-install
+	@test -x /usr/bin/systemd-analyze || $(MAKE) --no-print-directory APT_PACKAGES=systemd apt-install
+	@command -v openssl >/dev/null || $(MAKE) --no-print-directory APT_PACKAGES=openssl apt-install
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
