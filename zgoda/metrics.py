@@ -92,11 +92,23 @@ def multiprocess() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
 
+# The labelled children of the per-request metrics, by their labels: `labels()` takes a lock
+# and checks its arguments on every call. Bounded: endpoints x methods x statuses.
+_REQUEST_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(endpoint: str | None, method: str, status: int, seconds: float) -> None:
     """Count one answered request and its latency."""
-    name = endpoint or "none"  # no route matched: a 404 or 405
-    REQUESTS.labels(name, method if method in METHODS else "other", str(status)).inc()
-    LATENCY.labels(name).observe(seconds)
+    key = (endpoint or "none", method if method in METHODS else "other", status)
+    children = _REQUEST_CHILDREN.get(key)
+    if children is None:  # no route matched: endpoint "none" (a 404 or 405)
+        children = _REQUEST_CHILDREN[key] = (
+            REQUESTS.labels(key[0], key[1], str(status)),
+            LATENCY.labels(key[0]),
+        )
+    counter, histogram = children
+    counter.inc()
+    histogram.observe(seconds)
 
 
 def observe_commit(actions: list[tuple[str, str]], seconds: float) -> None:
