@@ -21,7 +21,7 @@ from app import create_app
 from zgoda.cli import ZgodaGroup
 from zgoda.errors import ZgodaError
 
-GROUPS = ("notices", "db", "keys", "tokens", "consents", "embed")
+GROUPS = ("notices", "db", "keys", "tokens", "consents", "embed", "webhooks")
 COMMANDS = ("scan",)  # commands of their own, outside any group
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = Path(sys.executable).parent / "flask"
