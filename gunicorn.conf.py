@@ -3,7 +3,7 @@
 An example to copy and adjust (docs/operations.md explains each choice); flags on the command
 line override it. What it settles:
 - logs: Zgoda writes its own access log (JSON lines with request ids, never an address), so
-  gunicorn writes none; gunicorn's own messages go to standard error beside it;
+  gunicorn writes none; gunicorn's own messages go to standard error beside it, as JSON too;
 - metrics: prometheus_client's multiprocess mode, so a scrape of any worker counts them all;
   a worker that exits is marked dead (`child_exit`);
 - notices: `kill -HUP <master>` (or `flask notices reload --pid FILE`) publishes edited
@@ -20,6 +20,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from gunicorn.glogging import Logger
+
 bind = "127.0.0.1:8000"
 workers = 4
 worker_class = "gthread"
@@ -27,6 +29,21 @@ threads = 8
 accesslog = None  # the app's own access log (zgoda.access) replaces gunicorn's
 errorlog = "-"
 preload_app = True  # the notices live in the master; HUP reloads them there (on_reload)
+
+
+class ZgodaLogger(Logger):
+    """gunicorn's own lines (booting, workers exiting) in Zgoda's format: JSON unless
+    ZGODA_LOG_FORMAT=text. Its access log stays off: the app writes one without addresses."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        from zgoda.logs import formatter
+
+        for handler in self.error_log.handlers:
+            handler.setFormatter(formatter(os.environ.get("ZGODA_LOG_FORMAT") or "json"))
+
+
+logger_class = ZgodaLogger
 
 # Where the workers keep their numbers: set it to a directory of its own (systemd's
 # RuntimeDirectory=zgoda gives /run/zgoda); else one is made for this server.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -196,6 +197,10 @@ def test_two_gunicorn_workers_are_scraped_as_one(tmp_path: Path) -> None:
             for _ in range(6)
         }
     assert counted == {sent}
-    lines = [line for line in log.read_text().splitlines() if '"zgoda.access"' in line]
-    # The access log is the app's own JSON (gunicorn writes none), one line per banner request.
-    assert len(lines) == sent
+    # Every line is JSON: the app's access log (gunicorn writes none), one line per banner
+    # request, and gunicorn's own lines through gunicorn.conf.py's logger class.
+    entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert len([e for e in entries if e["logger"] == "zgoda.access"]) == sent
+    assert any(
+        e["logger"] == "gunicorn.error" and "Booting worker" in e["message"] for e in entries
+    )
