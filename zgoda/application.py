@@ -58,7 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         )
         app.config.from_mapping(settings)
         check_settings(app, deferred=cli.serving_settings_deferred())
-        logs.init_app(app)
+        logs.init_app(app, quiet=cli.serving_settings_deferred())
         trust_proxies(app)
         request_log.init_app(app)  # outside ProxyFix: it sees the whole request
 

@@ -114,10 +114,12 @@ def log_format(app: Flask) -> str:
     return str(chosen) if chosen else ("text" if app.debug else "json")
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, quiet: bool = False) -> None:
     """Send the `zgoda` loggers to standard error in the app's format, with request ids.
 
-    Logging is per process: the last app made sets the format (tests make several).
+    `quiet`: a command (not a server) loads the app; only warnings and errors are written,
+    so the start-up findings do not bury what the command prints. Logging is per process:
+    the last app made sets the format (tests make several).
     """
     handler = _Stderr()
     handler.setFormatter(formatter(log_format(app)))
@@ -127,7 +129,7 @@ def init_app(app: Flask) -> None:
     for old in [h for h in logger.handlers if h.get_name() == "zgoda"]:
         logger.removeHandler(old)
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if app.debug else logging.INFO)
+    logger.setLevel(logging.WARNING if quiet else logging.DEBUG if app.debug else logging.INFO)
     app.logger.removeHandler(default_handler)  # ours, on the parent, writes every line
     werkzeug = logging.getLogger("werkzeug")
     if _drop_werkzeug_request_lines not in werkzeug.filters:
