@@ -141,6 +141,20 @@ def test_translations_come_from_their_setting(tmp_path: Path) -> None:
         assert result.stdout.strip() == expected
 
 
+def test_a_missing_notices_directory_names_its_setting(tmp_path: Path) -> None:
+    """Installed, the notices default to ./notices: started elsewhere, the error says what to set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZGODA_")}
+    env["ZGODA_NOTICES_DIR"] = "notices"
+    env["PYTHONPATH"] = str(ROOT)  # the repository's code, started from another directory
+    result = run([sys.executable, "-m", "zgoda", "notices", "check"], tmp_path, env)
+    assert result.returncode == 1
+    assert (
+        f"Error: ZGODA_NOTICES_DIR: {tmp_path / 'notices'} is not a directory: "
+        "set ZGODA_NOTICES_DIR to the directory holding each site's <site>/notice.yaml"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def a_translated_message() -> tuple[str, str]:
     """One plain message of the Polish catalog and its translation."""
     with (ROOT / "translations/pl/LC_MESSAGES/messages.po").open("rb") as source:

@@ -241,6 +241,12 @@ def check_settings(app: Flask, deferred: bool = False) -> None:
     the app to look up one of its commands; the requirements then wait for that command, and
     only those that sign or link ask again (zgoda.cli), so `notices check` runs with neither.
     """
+    notices = Path(app.config["NOTICES_DIR"])
+    if not notices.is_dir():  # installed, the default is ./notices: say which setting moves it
+        raise ConfigError(
+            f"ZGODA_NOTICES_DIR: {notices.resolve()} is not a directory: set ZGODA_NOTICES_DIR "
+            "to the directory holding each site's <site>/notice.yaml"
+        )
     relaxed = app.debug or app.testing
     if deferred and not relaxed:
         return
