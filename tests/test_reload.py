@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from tests.conftest import ROOT, AppFactory
 from tests.servers import free_port, running_server, server_env, upgrade_database
 from tests.test_api import banner
+from tests.test_metrics import sample
 from zgoda.notices.registry import notice_registry
 from zgoda.reload import reload_notices
 
@@ -243,3 +244,30 @@ def test_a_running_gunicorn_publishes_on_reload_and_refuses_a_broken_notice(
     refusals = [line for line in lines if "refused" in line["message"]]
     assert refusals and refusals[0]["level"] == "error"
     assert "field 'document.effective_date'" in refusals[0]["message"]
+
+
+def test_the_metrics_follow_a_reload(app: Flask, notices_copy: Path) -> None:
+    client = app.test_client()
+
+    def scraped() -> str:
+        return client.get("/metrics").get_data(as_text=True)
+
+    before = scraped()
+    info = sample(before, "zgoda_notice_findings", site=SITE, severity="info")
+    edit(
+        notices_copy,
+        SITE,
+        VERSION_LINE,
+        "version:\n    not_stated:\n      pl: Bez numeru.\n      en: No number.",
+    )
+    reload_notices(app)
+    edit(notices_copy, OTHER, "site_name: Optingo\n", "site_name: [\n")  # broken YAML
+    reload_notices(app)
+    after = scraped()
+    # The notice now gives no document version: one more info finding.
+    assert sample(after, "zgoda_notice_findings", site=SITE, severity="info") == info + 1
+    for outcome in ("published", "refused"):
+        moved = sample(after, "zgoda_notice_reloads_total", outcome=outcome) - sample(
+            before, "zgoda_notice_reloads_total", outcome=outcome
+        )
+        assert moved == 1, outcome
