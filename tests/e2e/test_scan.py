@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -154,6 +155,14 @@ def test_a_site_that_is_down_or_hangs_fails_clearly(world: ScanWorld) -> None:
     assert code == 2 and "scan of scanshop failed" in err and "ERR_CONNECTION_REFUSED" in err
     code, _, err = scan(world, f"{world.shop}/hang.html", "--page-timeout", "2")
     assert code == 2 and "the page did not load within 2 s" in err
+
+
+def test_a_page_whose_script_never_yields_is_stopped_by_the_watchdog(world: ScanWorld) -> None:
+    started = time.monotonic()
+    code, _, err = scan(world, f"{world.shop}/busy/index.html", "--timeout", "5",
+                        "--page-timeout", "2", "--pages", "0")  # fmt: skip
+    assert code == 2 and "the scan was stopped after 33 s" in err, err[-2000:]
+    assert time.monotonic() - started < 90  # 5 s budget + one state's longest run + start-up
 
 
 def test_a_page_without_zgodas_banner_is_scanned_before_any_choice(world: ScanWorld) -> None:

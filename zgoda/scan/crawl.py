@@ -1,13 +1,20 @@
 """The walk over a site: the given URL, then same-site pages found by links, three states each.
 
-Every browser call has its own timeout (ScanLimits.page_timeout), and the walk checks the
-total budget before each page and state, so a scan ends within about total_timeout plus one
-page's timeout, however the site behaves.
+Navigations have their own timeout (ScanLimits.page_timeout) and the walk checks the total
+budget before each page and state. A page whose script never yields would still block the
+calls that need its renderer (reading cookies, storage, links), so a watchdog thread kills
+the Playwright driver and its Chromium once the scan outlives its budget plus one state's
+longest legitimate run (`hard_limit`); the blocked call then fails and the scan reports it.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from urllib.parse import urldefrag, urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
@@ -44,7 +51,7 @@ def run_scan(url: str, extra_pages: int, limits: ScanLimits) -> ScanRun:
     notes: list[str] = []
     tool_hosts: set[str] = set()
     try:
-        with sync_playwright() as driver:
+        with _hard_stop(hard_limit(limits)) as stopped, sync_playwright() as driver:
             browser = launch(driver.chromium)
             try:
                 while queue and len(visited) <= extra_pages:
@@ -70,8 +77,16 @@ def run_scan(url: str, extra_pages: int, limits: ScanLimits) -> ScanRun:
                             notes.append(f"{missing}; {state.value} not scanned")
             finally:
                 browser.close()
-    except PlaywrightError as error:
-        raise ScanFailed(f"{url}: the browser failed: {str(error).splitlines()[0]}") from error
+    except Exception as error:  # whatever the killed driver's pipe raises
+        if stopped.is_set():
+            raise ScanFailed(
+                f"{url}: the scan was stopped after {hard_limit(limits):.0f} s: a page stopped "
+                "answering the browser (a script that never yields?)"
+            ) from error
+        if isinstance(error, PlaywrightError):
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ScanFailed(f"{url}: the browser failed: {first_line}") from error
+        raise
     return ScanRun(
         url=url,
         started_at=started,
@@ -81,6 +96,55 @@ def run_scan(url: str, extra_pages: int, limits: ScanLimits) -> ScanRun:
         consent_tool_hosts=tuple(sorted(h for h in tool_hosts if h)),
         notes=tuple(notes),
     )
+
+
+def hard_limit(limits: ScanLimits) -> float:
+    """Seconds after which the watchdog ends a scan: the budget plus one state's longest
+    legitimate run (a load and a reload, the banner and the recorded choice, three settles)."""
+    one_state = 2 * limits.page_timeout + 2 * limits.banner_timeout + 3 * limits.settle_cap
+    return limits.total_timeout + one_state + 5
+
+
+def _driver_processes() -> list[int]:
+    """This process's Playwright driver children and everything below them (Chromium)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with suppress(OSError, IndexError, ValueError):
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry))
+    stack = []
+    for pid in children.get(os.getpid(), []):
+        with suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            if b"playwright" in cmdline.read():
+                stack.append(pid)
+    found = []
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+@contextmanager
+def _hard_stop(seconds: float) -> Iterator[threading.Event]:
+    """Kill the Playwright driver and its Chromium if the block outlives `seconds`."""
+    fired = threading.Event()
+
+    def stop() -> None:
+        fired.set()
+        for pid in _driver_processes():
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+    timer = threading.Timer(seconds, stop)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
 
 
 def _check_budget(deadline: float, limits: ScanLimits, visited: list[str], page: str) -> None:
