@@ -14,6 +14,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import Engine, func, select
 from standardwebhooks.webhooks import Webhook
 
+from tests.servers import free_port
 from tests.test_dashboard import new_key, sign_in
 from zgoda.errors import ConfigError, StorageError
 from zgoda.store import append_event, count_events
@@ -301,3 +302,25 @@ def test_the_dashboard_shows_the_endpoints_and_the_failed_deliveries(
     assert "11111111" not in failures
     polish = client.get(f"/admin/{SITE}?lang=pl").get_data(as_text=True)
     assert "Webhooki" in polish and "Ostatni błąd" in polish
+
+
+def test_the_test_command_sends_a_signed_event_and_names_a_failure(
+    runner: FlaskCliRunner, bound: Engine
+) -> None:
+    # Imported here: that module imports make_event from this one.
+    from tests.test_webhooks_receiver import Received, receiver
+
+    url = f"http://127.0.0.1:{(port := free_port())}/hook"
+    secret = add(runner, url)
+    endpoint_id = _endpoints(bound)[0].id
+    down = runner.invoke(args=["webhooks", "test", endpoint_id, "--timeout", "2"])
+    assert down.exit_code == 1
+    assert f"the test event to {url} failed: not reached" in down.output
+    received = Received(secret, delay=0)
+    with receiver(port, received):
+        result = runner.invoke(args=["webhooks", "test", endpoint_id])
+    assert result.exit_code == 0, result.output
+    ((message_id, event),) = received.all
+    assert f"Delivered test event {message_id}" in result.output
+    assert event["type"] == "webhook.test" and event["data"] == {"site": SITE}
+    assert outbox(bound) == []  # not a consent: nothing queued
