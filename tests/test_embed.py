@@ -198,5 +198,5 @@ def test_security_storage_follows_a_purpose_that_governs_it() -> None:
 
 def test_the_bundle_says_which_release_served_it(bundle: EmbedBundle) -> None:
     source = bundle.source.decode("utf-8")
-    assert f'version: "{__version__}"' in source
+    assert f'version:"{__version__}"' in source
     assert "__ZGODA_VERSION__" not in source

@@ -6,7 +6,6 @@ import base64
 import gzip
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +17,22 @@ from app import create_app
 from zgoda.web.embed import STABLE_MAX_AGE
 
 SITE = "optingo"
-INLINE = re.compile(rb"const SITE = (.*);\n")
+DECLARATION = "const SITE="
+
+
+def built_in_text(source: bytes) -> str:
+    """The JSON text the per-site script carries in place of its placeholder."""
+    text = source.decode("utf-8")
+    start = text.find(DECLARATION)
+    assert start >= 0, "no SITE declaration in the script"
+    start += len(DECLARATION)
+    _, end = json.JSONDecoder().raw_decode(text, start)
+    return text[start:end]
 
 
 def built_in(source: bytes) -> dict[str, Any]:
     """The site object the per-site script carries in place of its placeholder."""
-    match = INLINE.search(source)
-    assert match is not None, "no built-in site object in the script"
-    value: dict[str, Any] = json.loads(match.group(1))
+    value: dict[str, Any] = json.loads(built_in_text(source))
     return value
 
 
@@ -41,9 +48,8 @@ def test_the_script_carries_the_apis_banners_in_both_languages(client: FlaskClie
     # The rest is the generic embed: only the placeholder differs.
     generic = client.get("/embed.js").data
     assert b'"__ZGODA_SITE__"' in generic and b"__ZGODA_SITE__" not in response.data
-    assert (
-        response.data.replace(INLINE.search(response.data).group(1), b'"__ZGODA_SITE__"') == generic
-    )  # type: ignore[union-attr]
+    inline = built_in_text(response.data).encode("utf-8")
+    assert response.data.replace(inline, b'"__ZGODA_SITE__"') == generic
 
 
 def test_the_stable_url_is_cached_briefly_and_the_pinned_one_for_a_year(

@@ -5,7 +5,7 @@
    Parts, in order: start guard and guarded storage; consent state (token, choices, Consent
    Mode, gating, the queue of choices not yet recorded); the banner configuration (built in,
    else fetched, else the last one seen, else a built-in minimum); rendering (banner, dialog).
-   Zgoda strips whole-line comments and indentation when it serves this file. */
+   Zgoda strips comments and needless spaces (rjsmin) when it serves this file. */
 (() => {
   'use strict';
   const w = window, d = document, nav = navigator;
