@@ -84,13 +84,16 @@ def _load(page: Page, url: str, limits: ScanLimits, reload: bool = False) -> Non
         ) from error
 
 
-def _choose(context: BrowserContext, page: Page, state: ScanState, limits: ScanLimits) -> None:
+def _choose(
+    context: BrowserContext, page: Page, state: ScanState, limits: ScanLimits, recorder: Recorder
+) -> None:
     """Press "Accept all" or "Reject all" on Zgoda's banner and wait until it is recorded."""
     banner = page.locator(BANNER)
     try:
         banner.wait_for(state="visible", timeout=limits.banner_timeout * 1000)
     except PlaywrightError as error:
         raise NoZgodaBanner(f"{page.url}: no Zgoda banner appeared") from error
+    recorder.after_choice = True  # from the click on, requests count as after the choice
     banner.locator(CHOICE_BUTTONS).nth(0 if state is ScanState.ACCEPTED else 1).click()
     deadline = time.monotonic() + limits.banner_timeout
     while time.monotonic() < deadline:
@@ -124,19 +127,19 @@ def observe(browser: Browser, url: str, state: ScanState, limits: ScanLimits) ->
         recorder.attach(context, page)
         recorder.after_choice = state is ScanState.BEFORE
         _load(page, url, limits)
-        _settle(page, recorder, limits)
-        has_banner = page.locator(BANNER).count() > 0
-        if state is ScanState.BEFORE and not has_banner:
+        has_banner = True
+        if state is ScanState.BEFORE:
+            _settle(page, recorder, limits)
             try:
                 page.locator(BANNER).wait_for(
                     state="attached", timeout=limits.banner_timeout * 1000
                 )
-                has_banner = True
             except PlaywrightError:
                 has_banner = False
-        if state is not ScanState.BEFORE:
-            recorder.after_choice = True
-            _choose(context, page, state, limits)
+        else:
+            # No settling before the choice: what loads meanwhile is recorded (as before the
+            # choice) and its cookies are in the jar read at the end.
+            _choose(context, page, state, limits, recorder)
             _settle(page, recorder, limits)
             _load(page, url, limits, reload=True)  # the next page view, with the choice stored
             _settle(page, recorder, limits)
