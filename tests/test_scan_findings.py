@@ -9,12 +9,16 @@ from pathlib import Path
 import pytest
 import yaml
 from flask import Flask
+from flask.testing import FlaskCliRunner
 
 from tests.e2e.scan_server import SITE_ID, write_notices
 from tests.test_dashboard import new_key, sign_in
 from zgoda.notices.loader import LoadedNotice, load_notice
 from zgoda.scan.classify import TRACKERDB, read_database, tracker_database
+from zgoda.scan.crawl import hard_limit, same_origin_links
 from zgoda.scan.findings import compare, tally, violations
+from zgoda.scan.limits import ScanLimits
+from zgoda.scan.network import is_loopback, site_of
 from zgoda.scan.observations import (
     ObservedCookie,
     ScanRun,
@@ -182,3 +186,37 @@ def test_scans_are_kept_per_site_and_shown_on_the_dashboard(
     assert "Earlier scans" in page and "load it only after consent to its purpose" in page
     polish = client.get("/admin/optingo?lang=pl").get_data(as_text=True)
     assert "Skan plików cookie" in polish and "Wcześniejsze skany" in polish
+
+
+def test_links_hosts_and_the_watchdogs_limit() -> None:
+    links = ("http://shop.test/a.html#x", "http://shop.test/a.html", "https://shop.test/b.html",
+             "http://shop.test:8080/c.html", "http://other.test/d.html", "http://shop.test/e?q=1")  # fmt: skip
+    assert same_origin_links("http://shop.test/", links) == [
+        "http://shop.test/a.html",
+        "http://shop.test/e?q=1",
+    ]
+    assert site_of("www.google-analytics.com") == "google-analytics.com"
+    assert site_of("127.0.0.3") == "127.0.0.3" and site_of("[::1]") == "[::1]"
+    assert is_loopback("127.0.0.2") and is_loopback("localhost") and is_loopback("[::1]")
+    assert not is_loopback("10.0.0.1") and not is_loopback("example.com")
+    assert hard_limit(ScanLimits(total_timeout=5, page_timeout=2)) == 33
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["scan", "nosuch", "--url", "http://shop.test/"], "unknown site 'nosuch'"),
+        (
+            ["scan", "optingo", "--url", "ftp://shop.test/"],
+            "'ftp://shop.test/' is not an http(s) URL",
+        ),
+        (["scan", "optingo", "--url", "http:///no-host"], "is not an http(s) URL with a host"),
+        (["scan", "optingo", "--url", "http://shop.test/", "--pages", "-1"], "--pages"),
+        (["scan", "optingo"], "Missing option '--url'"),
+    ],
+)
+def test_bad_input_is_refused_before_any_browser(
+    runner: FlaskCliRunner, arguments: list[str], message: str
+) -> None:
+    result = runner.invoke(args=arguments)
+    assert result.exit_code == 2 and message in result.output

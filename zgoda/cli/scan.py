@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 from flask.cli import with_appcontext
@@ -71,6 +72,9 @@ def scan_command(
             f"unknown site {site!r}; known: {', '.join(registry.notices)}", param_hint="SITE"
         )
     loaded = registry.notices[site]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"{url!r} is not an http(s) URL with a host", param_hint="--url")
     # Imported here: Playwright loads only for a scan, not for every `flask` command.
     from zgoda.scan.report import scan_site
 
