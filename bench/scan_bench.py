@@ -161,6 +161,7 @@ def main() -> None:
     start = f"{shop}/many/0.html"
     limits = ScanLimits(only_loopback=True)
     results: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
     with running_server(flask_command(port), port, env, workdir / "server.log"):
         with scan_sites(shop, pixel, zgoda):
             for _ in range(args.rounds):
@@ -179,6 +180,9 @@ def main() -> None:
         rounds = ", ".join(f"{r['seconds']:.1f}" for r in runs)
         peak = max(r["peak_mb"] for r in runs)
         print(f"| {name} | {runs[0]['states']} | {median:.1f} | {rounds} | {peak:.0f} |")
+    load_after = os.getloadavg()
+    print("\nload average (1, 5, 15 min) before: " + ", ".join(f"{x:.1f}" for x in load_before)
+          + "; after: " + ", ".join(f"{x:.1f}" for x in load_after))  # fmt: skip
     verdict = "MET" if scan_s <= TARGET_SECONDS else "MISSED"
     print(f"\nscan / bare: {scan_s / bare_s:.2f} x; target 10 pages x 3 states <= "
           f"{TARGET_SECONDS:.0f} s: {verdict} ({scan_s:.1f} s)")  # fmt: skip

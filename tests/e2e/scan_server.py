@@ -54,8 +54,20 @@ def _many_page(number: int) -> str:
     return body.replace('<p><a href="about.html">About us</a>', f"<p>{links}")
 
 
+class _Quiet(BaseHTTPRequestHandler):
+    """A handler that neither logs requests nor minds a browser that hung up mid-answer."""
+
+    def handle(self) -> None:
+        # A scan closes its browser context without waiting for every answer to arrive.
+        with suppress(BrokenPipeError, ConnectionResetError):
+            super().handle()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 def _handler(zgoda: str, pixel: str, stop: threading.Event) -> type[BaseHTTPRequestHandler]:
-    class ShopPages(BaseHTTPRequestHandler):
+    class ShopPages(_Quiet):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             path = urlsplit(self.path).path
             if path == "/hang.html":
@@ -78,16 +90,12 @@ def _handler(zgoda: str, pixel: str, stop: threading.Event) -> type[BaseHTTPRequ
             self.send_header("Cache-Control", "no-store")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            with suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+            self.wfile.write(body)
 
     return ShopPages
 
 
-class PixelNetwork(BaseHTTPRequestHandler):
+class PixelNetwork(_Quiet):
     """The ad network: a 1x1 GIF for every request."""
 
     def do_GET(self) -> None:  # noqa: N802
@@ -96,12 +104,7 @@ class PixelNetwork(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header("Content-Length", str(len(PIXEL_GIF)))
         self.end_headers()
-        # A scan closes its browser context without waiting for pixels to arrive.
-        with suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(PIXEL_GIF)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.wfile.write(PIXEL_GIF)
 
 
 @contextmanager
