@@ -1,7 +1,8 @@
 """The walk over a site: the given URL, then same-site pages found by links, three states each.
 
+The three states of a page run at once, each in its own browser (zgoda.scan.workers).
 Navigations have their own timeout (ScanLimits.page_timeout) and the walk checks the total
-budget before each page and state. A page whose script never yields would still block the
+budget before each page. A page whose script never yields would still block the
 calls that need its renderer (reading cookies, storage, links), so a watchdog thread kills
 the Playwright driver and its Chromium once the scan outlives its budget plus one state's
 longest legitimate run (`hard_limit`); the blocked call then fails and the scan reports it.
@@ -13,16 +14,18 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import wait
 from contextlib import contextmanager, suppress
 from urllib.parse import urldefrag, urlsplit
 
+from playwright.sync_api import Browser
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import sync_playwright
 
-from zgoda.scan.browser import launch, observe
+from zgoda.scan.browser import PageVisit, observe
 from zgoda.scan.limits import NoZgodaBanner, ScanFailed, ScanLimits
 from zgoda.scan.observations import ScanRun, ScanState, StateObservation
+from zgoda.scan.workers import BrowserPool
 
 CHOICE_STATES = (ScanState.REJECTED, ScanState.ACCEPTED)
 
@@ -51,32 +54,33 @@ def run_scan(url: str, extra_pages: int, limits: ScanLimits) -> ScanRun:
     notes: list[str] = []
     tool_hosts: set[str] = set()
     try:
-        with _hard_stop(hard_limit(limits)) as stopped, sync_playwright() as driver:
-            browser = launch(driver.chromium)
-            try:
-                while queue and len(visited) <= extra_pages:
-                    page = queue.pop(0)
-                    visited.append(page)
-                    _check_budget(deadline, limits, visited, page)
-                    first = observe(browser, page, ScanState.BEFORE, limits)
-                    observations.append(first.observation)
-                    tool_hosts.update(urlsplit(src).hostname or "" for src in first.tool_scripts)
-                    for link in same_origin_links(page, first.links):
-                        if link not in visited and link not in queue:
-                            queue.append(link)
-                    if not first.has_banner:
-                        notes.append(
-                            f"{page}: no Zgoda banner, so only the state before any choice was scanned"
-                        )
-                        continue
-                    for state in CHOICE_STATES:
-                        _check_budget(deadline, limits, visited, page)
-                        try:
-                            observations.append(observe(browser, page, state, limits).observation)
-                        except NoZgodaBanner as missing:
-                            notes.append(f"{missing}; {state.value} not scanned")
-            finally:
-                browser.close()
+        with _hard_stop(hard_limit(limits)) as stopped, BrowserPool(len(ScanState)) as pool:
+            while queue and len(visited) <= extra_pages:
+                page = queue.pop(0)
+                visited.append(page)
+                _check_budget(deadline, limits, visited, page)
+                # The three states at once, each in a fresh context of its own browser.
+                visits = {
+                    state: pool.submit(index, _visit(page, state, limits))
+                    for index, state in enumerate(ScanState)
+                }
+                wait(visits.values())
+                first = visits[ScanState.BEFORE].result()
+                observations.append(first.observation)
+                tool_hosts.update(urlsplit(src).hostname or "" for src in first.tool_scripts)
+                for link in same_origin_links(page, first.links):
+                    if link not in visited and link not in queue:
+                        queue.append(link)
+                if not first.has_banner:
+                    notes.append(
+                        f"{page}: no Zgoda banner, so only the state before any choice was scanned"
+                    )
+                    continue
+                for state in CHOICE_STATES:
+                    try:
+                        observations.append(visits[state].result().observation)
+                    except NoZgodaBanner as missing:
+                        notes.append(f"{missing}; {state.value} not scanned")
     except Exception as error:  # whatever the killed driver's pipe raises
         if stopped.is_set():
             raise ScanFailed(
@@ -96,6 +100,13 @@ def run_scan(url: str, extra_pages: int, limits: ScanLimits) -> ScanRun:
         consent_tool_hosts=tuple(sorted(h for h in tool_hosts if h)),
         notes=tuple(notes),
     )
+
+
+def _visit(page: str, state: ScanState, limits: ScanLimits) -> Callable[[Browser], PageVisit]:
+    def visit(browser: Browser) -> PageVisit:
+        return observe(browser, page, state, limits)
+
+    return visit
 
 
 def hard_limit(limits: ScanLimits) -> float:
