@@ -102,6 +102,7 @@ def build_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:
         "texts": texts,
         "purposes": purposes,
         "consent_mode": dict(rules.consent_mode),
+        "consent_signals": list(dict.fromkeys(notice.embed.consent_signals)),
     }
     return BannerConfig(body=body, content_hash=content_hash(body))
 

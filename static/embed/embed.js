@@ -1,7 +1,8 @@
 /* Zgoda cookie banner. One tag, no dependencies:
    <script src="https://ZGODA_HOST/embed/SITE.js" async></script> (configuration built in), or
    <script src="https://ZGODA_HOST/embed.js" data-site="SITE" async></script> (fetches it).
-   Public API: window.Zgoda (get, onChange, open, version) and the DOM event "zgoda:change".
+   Public API: window.Zgoda (get, onChange, open, accept, reject, version), the DOM event
+   "zgoda:change" and a dataLayer event "zgoda_consent" on load and on every change.
    Parts, in order: start guard and guarded storage; consent state (token, choices, Consent
    Mode, gating, the queue of choices not yet recorded); the banner configuration (built in,
    else fetched, else the last one seen, else a built-in minimum); rendering (banner, dialog).
@@ -45,7 +46,7 @@
   else pending = null;
   const listeners = [], started = new WeakSet();
   let choices = {}, asked = [], queue = Promise.resolve();
-  let config, loading, root, banner, dialog, reopen, boxes, before, shown;
+  let config, loading, root, banner, dialog, reopen, boxes, before, shown, announced;
 
   // Google Consent Mode v2: everything denied but security until a choice is known.
   w.dataLayer = w.dataLayer || [];
@@ -76,10 +77,11 @@
   // A visitor who sends Global Privacy Control refuses advertising unless they switch it on.
   const isAd = p => p.id == 'advertising' || (config.consent_mode[p.id] || []).some(t => t.startsWith('ad_'));
 
-  // kind 1: accept, 0: reject (the purposes in ids); undefined: save the switches.
+  // kind 1: accept, 0: reject (the purposes in ids); undefined: save the switches. `source`:
+  // 'api' when the site's own code chose through Zgoda.accept or Zgoda.reject.
   // The choice applies at once; recording it follows in the background (record).
-  function decide(kind, ids) {
-    const previous = live() ? state.ch : {}, picked = {}, hashes = {};
+  function decide(kind, ids, source) {
+    const previous = live() ? state.ch : {}, picked = {}, hashes = {}, first = !state;
     optional().forEach(p => {
       picked[p.id] = kind == null ? boxes[p.id].checked
         : ids.includes(p.id) ? kind == 1 && !(gpc && isAd(p)) : !!previous[p.id];
@@ -95,7 +97,7 @@
     state = { site, ch: granted, nv: config.notice_version, ph: hashes, cm: grantedTypes(granted, config.consent_mode) };
     record({
       // chosen_at: the time of the click, kept through retries (the log also notes receipt).
-      body: { action, choices: picked, notice_version: config.notice_version, locale: config.locale, source: 'banner', gpc: gpc || undefined, chosen_at: new Date().toISOString() },
+      body: { action, choices: picked, notice_version: config.notice_version, locale: config.locale, source: source || 'banner', gpc: gpc || undefined, chosen_at: new Date().toISOString() },
       state,
     });
     asked = [];
@@ -103,7 +105,7 @@
     const refocus = banner.contains(deepActive());
     show('reopen');
     if (refocus) reopen.hidden ? deepActive().blur() : reopen.focus();
-    apply(state);
+    apply(state, first);
   }
 
   // The retry queue: the latest choice per site, in localStorage until the API records it.
@@ -157,11 +159,13 @@
       + ';SameSite=Lax' + (location.protocol == 'https:' ? ';Secure' : ''));
   }
 
-  function apply(payload) {
+  // `first`: the visitor's first choice on the site (no earlier one, recorded or queued).
+  function apply(payload, first) {
     const was = choices;
     choices = {};
     for (const k in payload.ch) choices[k] = !!payload.ch[k];
     gtag('consent', 'update', modeState(payload.cm || ['security_storage']));
+    signal(payload.cm, 'update');
     if (config) {
       config.purposes.forEach(p => {
         if (was[p.id] && !choices[p.id]) p.cookies.forEach(c => drop(c.name));
@@ -174,9 +178,31 @@
       }
     });
     scan();
-    const detail = { choices: Object.assign({}, choices) };
-    listeners.forEach(f => { try { f(detail.choices); } catch (e) { console.error(e); } });
+    // Changed: purposes granted or refused now that were not so on this page before (none
+    // on the page's first event: the choice in force as it loads).
+    const changed = announced ? Object.keys(Object.assign({}, was, choices)).filter(k => !was[k] != !choices[k]) : [];
+    const detail = { choices: Object.assign({}, choices), changed };
+    listeners.forEach(f => { try { f(detail.choices, changed); } catch (e) { console.error(e); } });
     d.dispatchEvent(new CustomEvent('zgoda:change', { detail, bubbles: true }));
+    announce(changed, first);
+  }
+
+  // Tag managers: one dataLayer event per load and per change (a Custom Event trigger in GTM).
+  function announce(changed, first) {
+    announced = 1;
+    w.dataLayer.push({ event: 'zgoda_consent', zgoda: { granted: Object.keys(choices).filter(k => choices[k]), changed, first: !!first } });
+  }
+
+  // Microsoft UET consent mode (ad_storage) and Clarity consent v2, for the sites whose notice
+  // asks for them (embed.consent_signals), from the same Consent Mode types as Google's.
+  function signal(granted, kind) {
+    const on = name => config && (config.consent_signals || []).includes(name);
+    const is = modeState(granted || []);
+    if (on('microsoft_uet')) (w.uetq = w.uetq || []).push('consent', kind, { ad_storage: is.ad_storage });
+    if (on('microsoft_clarity')) {
+      w.clarity = w.clarity || function () { (w.clarity.q = w.clarity.q || []).push(arguments); };
+      w.clarity('consentv2', { ad_Storage: is.ad_storage, analytics_Storage: is.analytics_storage });
+    }
   }
 
   // Delete a cookie the notice declares ("_ga", or "_ga_*" for a prefix) on this host and its parents.
@@ -204,6 +230,8 @@
         }
         const s = d.createElement('script');
         for (const a of el.attributes) if (a.name != 'type' && a.name != 'data-src') s.setAttribute(a.name, a.value);
+        // data-type: the type the script is meant to run as ("module"); classic otherwise.
+        if (el.dataset.type) s.type = el.dataset.type;
         s.nonce = el.nonce;
         if (el.dataset.src && el.isConnected) {
           s.onload = s.onerror = done;
@@ -231,7 +259,11 @@
       }))
       .then(c => {
         if (c != config) {
+          const first = !config;
           config = c;
+          // The first configuration: UET's and Clarity's defaults, then the choice in force.
+          if (first) signal([], 'default');
+          if (first && live()) signal(state.cm, 'update');
           render();
         }
         return c;
@@ -387,6 +419,9 @@
     get: purpose => !!choices[purpose],
     onChange: callback => { listeners.push(callback); },
     open,
+    // The site's own controls: accept some purposes (all without an argument), or reject all.
+    accept: ids => load().then(() => decide(1, ids || optional().map(p => p.id), 'api')),
+    reject: () => load().then(() => decide(0, optional().map(p => p.id), 'api')),
     version: "__ZGODA_VERSION__",
     [MARK]: true,
   };
@@ -403,6 +438,7 @@
     load().then(c => {
       c.purposes.forEach(p => { if (p.required) choices[p.id] = true; });
       scan();
+      announce([]);
       prompt();
     }).catch(failed);
   }

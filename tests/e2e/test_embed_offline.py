@@ -7,8 +7,8 @@ Every test listens for uncaught errors and console errors; there must be none.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -74,7 +74,8 @@ def accept_all_at_once(page: Page) -> None:
     assert page.evaluate("Zgoda.get('statistics')")
     assert wait_for_ran(page, 5)[-1] == "statistics-inline-2"
     assert page.evaluate("window.changes") == [dict.fromkeys(["necessary", *OPTIONAL], True)]
-    assert page.evaluate("dataLayer.at(-1)[2].analytics_storage") == "granted"
+    update = "dataLayer.filter(e => e[0] === 'consent' && e[1] === 'update').at(-1)"
+    assert page.evaluate(f"{update}[2].analytics_storage") == "granted"
     expect(reopen_button(page)).to_be_visible()
 
 

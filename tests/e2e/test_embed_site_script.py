@@ -35,7 +35,9 @@ def test_the_banner_shows_after_the_script_alone_in_the_page_language(
     # The built-in texts are the API's texts for that language.
     fetched = page.request.get(f"{zgoda_server}/api/v1/sites/optingo/banner?lang={lang}").json()
     expect(first_layer(page).locator("h2")).to_have_text(fetched["texts"]["title"])
-    expect(first_layer(page).get_by_role("button", name=fetched["texts"]["reject_all"])).to_be_visible()
+    expect(
+        first_layer(page).get_by_role("button", name=fetched["texts"]["reject_all"])
+    ).to_be_visible()
 
 
 def test_a_choice_made_with_the_per_site_script_is_recorded_and_applies(

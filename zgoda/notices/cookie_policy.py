@@ -57,6 +57,11 @@ ConsentModeType = Literal[
     "security_storage",
 ]
 
+# Consent signals besides Google Consent Mode, sent from the same types where a notice asks:
+# Microsoft UET consent mode (ad_storage) and Microsoft Clarity consent v2 (ad_Storage,
+# analytics_Storage).
+ConsentSignal = Literal["microsoft_uet", "microsoft_clarity"]
+
 DEFAULT_CONSENT_MODE: dict[str, list[ConsentModeType]] = {
     "statistics": ["analytics_storage"],
     "advertising": ["ad_storage", "ad_user_data", "ad_personalization"],
@@ -72,3 +77,4 @@ class EmbedSettings(Strict):
     domains: list[Annotated[str, Field(pattern=DOMAIN_PATTERN)]] = []
     consent_lifetime: Duration = Duration(value=6, unit=TimeUnit.MONTH)
     consent_mode: dict[str, list[ConsentModeType]] = DEFAULT_CONSENT_MODE
+    consent_signals: list[ConsentSignal] = []

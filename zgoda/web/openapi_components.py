@@ -7,7 +7,7 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from zgoda.notices.base import SLUG_PATTERN
-from zgoda.notices.model import LOCALES, ConsentModeType
+from zgoda.notices.model import LOCALES, ConsentModeType, ConsentSignal
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -113,6 +113,12 @@ def response_schemas() -> dict[str, Any]:
                 "type": "object",
                 "description": "Google Consent Mode types each purpose grants.",
                 "additionalProperties": {"type": "array", "items": consent_mode_types},
+            },
+            "consent_signals": {
+                "type": "array",
+                "description": "Consent signals sent besides Google Consent Mode, from the same "
+                "types: Microsoft UET consent mode and Microsoft Clarity consent v2.",
+                "items": {"enum": list(get_args(ConsentSignal))},
             },
             "links": closed({"privacy": URL, "cookies": URL, "consents": URL}),
         }
