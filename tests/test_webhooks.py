@@ -11,16 +11,19 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from standardwebhooks.webhooks import Webhook
 
 from tests.servers import free_port
 from tests.test_dashboard import new_key, sign_in
+from zgoda.consent.rules import erase_event
 from zgoda.errors import ConfigError, StorageError
+from zgoda.notices.registry import notice_registry
 from zgoda.store import append_event, count_events
 from zgoda.store.appender import write_events
+from zgoda.store.audit import ERASED_BEFORE_DELIVERY, erase_consent
 from zgoda.store.db import engine as app_engine
-from zgoda.store.event import ConsentEvent
+from zgoda.store.event import ERASED, ConsentEvent
 from zgoda.store.group_commit import GroupCommit
 from zgoda.store.tables import webhook_deliveries, webhook_endpoints
 from zgoda.webhooks.payload import event_body, signed_headers
@@ -324,3 +327,37 @@ def test_the_test_command_sends_a_signed_event_and_names_a_failure(
     assert f"Delivered test event {message_id}" in result.output
     assert event["type"] == "webhook.test" and event["data"] == {"site": SITE}
     assert outbox(bound) == []  # not a consent: nothing queued
+
+
+def test_an_erased_consent_leaves_no_trace_in_the_outbox(
+    runner: FlaskCliRunner, db_app: Flask, bound: Engine
+) -> None:
+    add(runner)
+    consent_id = make_event().consent_id
+    append_event(bound, make_event())
+    append_event(bound, make_event(consent_id="00000000-0000-4000-8000-000000000001"))
+    with bound.begin() as connection:  # the first event's delivery was made already
+        first = min(row.id for row in outbox(bound))
+        connection.execute(
+            update(webhook_deliveries)
+            .where(webhook_deliveries.c.id == first)
+            .values(delivered_at=NOW)
+        )
+    append_event(bound, make_event(action="withdraw"))  # the same consent id, still to send
+    with db_app.app_context():
+        assert (
+            erase_consent(
+                bound, SITE, consent_id, erase_event(notice_registry().get_or_404(SITE), NOW)
+            )
+            == 2
+        )
+    rows = outbox(bound)
+    assert not any(consent_id in (row.consent_id + row.payload) for row in rows)
+    erased = [row for row in rows if row.consent_id == ERASED]
+    assert len(erased) == 2 and all(row.payload == "" for row in erased)
+    assert [row.last_error for row in erased] == [
+        None,
+        ERASED_BEFORE_DELIVERY,
+    ]  # delivered, then not sent
+    other = [row for row in rows if row.consent_id != ERASED]
+    assert len(other) >= 1 and all(row.failed_at is None for row in other)

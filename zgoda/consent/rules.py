@@ -16,8 +16,7 @@ from zgoda.consent.tokens import TokenPayload
 from zgoda.errors import InvalidConsent, StaleNotice
 from zgoda.notices.loader import LoadedNotice, content_hash
 from zgoda.notices.model import ConsentPurpose, Duration, TimeUnit
-from zgoda.store.audit import ERASED
-from zgoda.store.event import ConsentEvent
+from zgoda.store.event import ERASED, ConsentEvent
 
 DAYS_PER_UNIT = {TimeUnit.DAY: 1, TimeUnit.MONTH: 30, TimeUnit.YEAR: 365}
 # The erasure record (GDPR Art. 17) is made by an operator, not by a visitor.

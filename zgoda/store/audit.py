@@ -10,13 +10,13 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from zgoda.store.chain import GENESIS, canonical_choices
-from zgoda.store.event import ConsentEvent
+from zgoda.store.event import ERASED, ConsentEvent
 from zgoda.store.log import append_in, writing
 from zgoda.store.parts import record_parts
-from zgoda.store.tables import chain_checkpoints, chain_heads, consent_events
+from zgoda.store.tables import chain_checkpoints, chain_heads, consent_events, webhook_deliveries
 from zgoda.store.verify import ChainReport, verify_parts
 
-ERASED = "erased"
+ERASED_BEFORE_DELIVERY = "the consent was erased before it was delivered"
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,24 @@ def erase_consent(engine: Engine, site_id: str, consent_id: str, erase_event: Co
             )
         ).rowcount
         if erased:
+            forget_deliveries(connection, site_id, consent_id, erase_event.recorded_at)
             append_in(connection, erase_event)
     return int(erased)
+
+
+def forget_deliveries(connection: Connection, site_id: str, consent_id: str, now: datetime) -> None:
+    """The webhook outbox forgets an erased consent id too: what was not yet sent is not sent
+    (marked failed, with the reason), and no row keeps the id or the body that named it."""
+    rows = webhook_deliveries.c
+    of_consent = (rows.site_id == site_id, rows.consent_id == consent_id)
+    connection.execute(
+        update(webhook_deliveries)
+        .where(*of_consent, rows.delivered_at.is_(None), rows.failed_at.is_(None))
+        .values(failed_at=now, last_error=ERASED_BEFORE_DELIVERY)
+    )
+    connection.execute(
+        update(webhook_deliveries).where(*of_consent).values(consent_id=ERASED, payload="")
+    )
 
 
 def purge_before(engine: Engine, site_id: str, cutoff: datetime, now: datetime) -> int:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from zgoda.store.audit import ERASED
 from zgoda.store.chain import RecordParts
+from zgoda.store.event import ERASED
 from zgoda.store.verify import ChainReport, verify_parts
 
 FALSELY_ERASED = "marked erased but still holds a consent id, browser or network"

@@ -35,3 +35,5 @@ class ConsentEvent:
 
 
 EVENT_FIELDS = tuple(field.name for field in fields(ConsentEvent))
+# What an erased record's identifying parts become, and the consent id of the erasure's record.
+ERASED = "erased"

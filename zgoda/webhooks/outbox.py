@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.dialects import sqlite as sqlite_dialects
 
+from zgoda.store.event import ERASED
 from zgoda.store.tables import webhook_deliveries, webhook_endpoints
 from zgoda.webhooks.payload import event_body, new_message_id
 
@@ -122,7 +123,8 @@ def enqueue(cursor: Any, postgresql: bool, records: list[dict[str, Any]]) -> int
     rows = []
     for record in records:
         targets = endpoints.get(record["site_id"])
-        if not targets:
+        # An erasure's own record names no consent (its id is gone): nothing to tell a site.
+        if not targets or record["consent_id"] == ERASED:
             continue
         body, message_id = event_body(record), new_message_id()
         created = record["recorded_at"].astimezone(UTC)  # the day of retries runs from here
