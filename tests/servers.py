@@ -53,11 +53,12 @@ def server_env(**settings: str) -> dict[str, str]:
 
 def gunicorn_command(port: int, workers: int = 2, host: str = "127.0.0.1") -> list[str]:
     """gunicorn serving create_app() on host:port, threaded as the README runs it in production
-    (so concurrent requests in one worker share transactions: group commit)."""
+    (so concurrent requests in one worker share transactions: group commit); no gunicorn
+    access log, as in production: Zgoda's own logs each request without the raw address."""
     return [
         sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
         "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
-        "--access-logfile", "-", "app:create_app()",
+        "app:create_app()",
     ]  # fmt: skip
 
 
