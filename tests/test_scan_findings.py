@@ -164,6 +164,26 @@ def test_the_patch_declares_what_was_found_under_the_suggested_purpose(shop: Loa
     ]
 
 
+def test_the_patch_names_unnamed_recipients_and_corrects_lifetimes(shop: LoadedNotice) -> None:
+    analytics = request("https://www.google-analytics.com/g/collect?v=2")
+    accepted = state(ScanState.ACCEPTED, cookie("zgoda_consent", 180), cookie("shop_stats", 400),
+                     requests=(analytics,))  # fmt: skip
+    scanned = run(accepted)
+    body = yaml.safe_load(
+        notice_patch(SITE_ID, scanned, compare(scanned, shop.notice, tracker_database()))
+    )
+    assert body["recipients"] == [{"category": {"pl": "TODO", "en": "TODO"}, "role": "processor",
+                                   "names": ["Google (www.google-analytics.com)"]}]  # fmt: skip
+    statistics = {p["id"]: p["cookies"] for p in body["cookies"]["purposes"]}["statistics"]
+    assert [(c["name"], c["duration"]) for c in statistics] == [
+        ("shop_stats", {"value": 400, "unit": "day"})
+    ]
+    clean = run(*consented())
+    assert "Nothing to add" in notice_patch(
+        SITE_ID, clean, compare(clean, shop.notice, tracker_database())
+    )
+
+
 def test_scans_are_kept_per_site_and_shown_on_the_dashboard(
     db_app: Flask, shop: LoadedNotice
 ) -> None:

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -174,8 +175,12 @@ def test_a_page_without_zgodas_banner_is_scanned_before_any_choice(world: ScanWo
     ]
 
 
-def test_scans_are_stored_per_site(world: ScanWorld) -> None:
-    report(world, "clean", "--pages", "0")
+def test_scans_are_stored_per_site(world: ScanWorld, tmp_path: Path) -> None:
+    written = tmp_path / "scan.json"
+    code, out, err = scan(world, f"{world.shop}/clean/index.html", "--pages", "0",
+                          "--format", "json", "--output", str(written))  # fmt: skip
+    assert code == 0 and out == "" and f"scanshop: report written to {written}" in err
+    assert json.loads(written.read_text("utf-8"))["counts"] == {"error": 0, "warning": 0, "info": 0}
     history = scan_history(create_engine(world.database), SITE_ID)
     assert history and history[0].url == f"{world.shop}/clean/index.html"
     assert history[0].counts == {"error": 0, "warning": 0, "info": 0} and history[0].run
