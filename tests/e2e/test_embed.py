@@ -193,9 +193,10 @@ def test_nothing_is_pre_ticked_and_required_purposes_are_always_on(
     necessary = dialog.locator(".purpose").first
     expect(necessary.get_by_text("Always on")).to_be_visible()
     assert necessary.get_by_role("checkbox").count() == 0
-    necessary.get_by_text("Cookies and services (1)").click()
+    necessary.get_by_text("Cookies and services (2)").click()
     expect(necessary.get_by_text("zgoda_consent")).to_be_visible()
-    expect(necessary.get_by_text("Provider: Optingo")).to_be_visible()
+    expect(necessary.get_by_text("zgoda_lang")).to_be_visible()
+    expect(necessary.get_by_text("Provider: Optingo").first).to_be_visible()
 
 
 # --- recording a choice ----------------------------------------------------------------
