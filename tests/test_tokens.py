@@ -147,6 +147,16 @@ def test_a_token_older_than_max_age_has_expired(monkeypatch: pytest.MonkeyPatch)
     assert checked.expired and checked.payload.consent_id == payload()["cid"]
 
 
+def test_a_token_has_expired_at_its_exp_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = ConsentTokens(SECRET)
+    now = float(int(time.time()))
+    token = issue(tokens, "optingo", payload(exp=int(now) + 60))
+    for moment, expired in ((now + 59.999, False), (now + 60, True)):
+        with monkeypatch.context() as frozen:
+            frozen.setattr(time, "time", lambda moment=moment: moment)
+            assert tokens.check("optingo", token, max_age=MAX_AGE).expired is expired
+
+
 def test_a_token_past_its_exp_has_expired() -> None:
     tokens = ConsentTokens(SECRET)
     token = issue(tokens, "optingo", payload(exp=int(time.time()) - 1))

@@ -175,7 +175,8 @@ class ConsentTokens:
             raise MalformedToken("not a consent token") from error
         now = time.time()
         age = now - signed_at.timestamp()
-        expired = not 0 <= age <= max_age or payload.expires_at < now
+        # Expired at its exp second, as state_of and the README's snippets have it.
+        expired = not 0 <= age <= max_age or payload.expires_at <= now
         return CheckedToken(payload, expired)
 
     @staticmethod
