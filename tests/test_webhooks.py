@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,8 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.servers import free_port
 from tests.test_dashboard import new_key, sign_in
+from tests.test_store import NOW
+from tests.test_store import make_event as make_stored_event
 from zgoda.consent.rules import erase_event
 from zgoda.errors import ConfigError, StorageError
 from zgoda.notices.registry import notice_registry
@@ -30,7 +31,6 @@ from zgoda.webhooks.payload import event_body, signed_headers
 from zgoda.webhooks.secrets import decrypt_secret, encrypt_secret, new_secret
 
 SITE = "optingo"
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 # The Standard Webhooks specification's published example.
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SPEC_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
@@ -40,23 +40,8 @@ SPEC_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 
 def make_event(**overrides: Any) -> ConsentEvent:
-    event = ConsentEvent(
-        site_id=SITE,
-        consent_id="6f1c1c8e-8d3e-4b8e-9d7a-0b1f2b3c4d5e",
-        notice_version="0123456789abcdef",
-        content_hash="fedcba9876543210",
-        locale="pl",
-        action="custom",
-        choices={"necessary": True, "statistics": True, "advertising": False},
-        source="banner",
-        gpc=False,
-        user_agent_family="Firefox",
-        ip_prefix="203.0.113.0/24",
-        recorded_at=NOW,
-        expires_at=NOW + timedelta(days=180),
-        chosen_at=NOW - timedelta(seconds=3),
-    )
-    return replace(event, **overrides)
+    """The storage tests' event, with a time of choice (a retried write, 3 s before receipt)."""
+    return make_stored_event(**({"chosen_at": NOW - timedelta(seconds=3)} | overrides))
 
 
 @pytest.fixture
