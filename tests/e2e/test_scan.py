@@ -154,6 +154,7 @@ def test_a_site_that_is_down_or_hangs_fails_clearly(world: ScanWorld) -> None:
     down = f"http://{SHOP_HOST}:{free_port(SHOP_HOST)}/index.html"
     code, _, err = scan(world, down, "--pages", "0")
     assert code == 2 and "scan of scanshop failed" in err and "ERR_CONNECTION_REFUSED" in err
+    assert "could not be loaded" in err and "did not load within" not in err
     code, _, err = scan(world, f"{world.shop}/hang.html", "--page-timeout", "2")
     assert code == 2 and "the page did not load within 2 s" in err
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Page, Route
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from zgoda.scan.limits import NoZgodaBanner, ScanFailed, ScanLimits
 from zgoda.scan.network import COOKIE_WRITES_JS, Recorder, is_loopback, site_of
@@ -79,9 +80,13 @@ def _load(page: Page, url: str, limits: ScanLimits, reload: bool = False) -> Non
             page.goto(url, wait_until="load", timeout=limits.page_timeout * 1000)
     except PlaywrightError as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ScanFailed(
-            f"{url}: the page did not load within {limits.page_timeout:g} s ({first_line})"
-        ) from error
+        # A refused connection or an unknown host fails at once: say so, not "too slow".
+        what = (
+            f"the page did not load within {limits.page_timeout:g} s"
+            if isinstance(error, PlaywrightTimeout)
+            else "the page could not be loaded"
+        )
+        raise ScanFailed(f"{url}: {what} ({first_line})") from error
 
 
 def _choose(
