@@ -14,20 +14,21 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from zgoda.web.embed import STABLE_MAX_AGE
+from zgoda.web.embed import STABLE_MAX_AGE, build_bundle
 
 SITE = "optingo"
-DECLARATION = "const SITE="
+PLACEHOLDER = b'"__ZGODA_SITE__"'
 
 
 def built_in_text(source: bytes) -> str:
-    """The JSON text the per-site script carries in place of its placeholder."""
-    text = source.decode("utf-8")
-    start = text.find(DECLARATION)
-    assert start >= 0, "no SITE declaration in the script"
-    start += len(DECLARATION)
-    _, end = json.JSONDecoder().raw_decode(text, start)
-    return text[start:end]
+    """The JSON text the per-site script carries where the generic bundle has its placeholder."""
+    generic = build_bundle().source
+    start = generic.find(PLACEHOLDER)
+    assert start >= 0, "no SITE placeholder in the generic bundle"
+    assert source[:start] == generic[:start], "the scripts differ before the placeholder"
+    text, offset = source.decode("utf-8"), len(source[:start].decode("utf-8"))
+    _, end = json.JSONDecoder().raw_decode(text, offset)
+    return text[offset:end]
 
 
 def built_in(source: bytes) -> dict[str, Any]:
