@@ -33,6 +33,8 @@ OPTIONAL = {
     "advertising",
     "social_media",
 }
+# optingo lets a visitor choose each remarketing network under advertising.
+SERVICES = {"advertising.facebook_ads", "advertising.linkedin_ads", "advertising.google_ads"}
 ALLOWED_ORIGIN = "https://shop.example.com"  # outside optingo's embed.domains
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 ERROR_KEYS = {"error", "message", "status", "field", "current_version"}
@@ -246,6 +248,7 @@ def test_errors_carry_cors_headers_so_the_embed_can_read_them(make_app: AppFacto
 def test_each_action_is_recorded(db_app: Flask, action: str, granted: set[str]) -> None:
     body = record(db_app.test_client(), action=action)
     expected = {p: p in REQUIRED | granted for p in REQUIRED | OPTIONAL}
+    expected |= dict.fromkeys(SERVICES, "advertising" in granted)
     assert body["choices"] == expected
     assert body["notice_version"] and body["token"] and body["expires_at"].endswith("Z")
     [event] = logged(db_app)
@@ -256,9 +259,11 @@ def test_each_action_is_recorded(db_app: Flask, action: str, granted: set[str]) 
 def test_a_custom_choice_is_recorded_per_purpose(db_app: Flask) -> None:
     choices = dict.fromkeys(OPTIONAL, False) | {"statistics": True, "functional": True}
     body = record(db_app.test_client(), action="custom", choices=choices, source="banner")
-    assert body["choices"] == choices | {"necessary": True}
+    # The services of a purpose sent alone take its value.
+    expected = choices | {"necessary": True} | dict.fromkeys(SERVICES, False)
+    assert body["choices"] == expected
     [event] = logged(db_app)
-    assert event.choices == choices | {"necessary": True} and event.source == "banner"
+    assert event.choices == expected and event.source == "banner"
 
 
 def test_required_purposes_are_always_granted(db_app: Flask) -> None:

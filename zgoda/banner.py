@@ -10,7 +10,7 @@ from flask_babel import force_locale, gettext
 from zgoda.consent.rules import rules_for
 from zgoda.i18n import format_duration
 from zgoda.notices.loader import LoadedNotice, content_hash
-from zgoda.notices.model import LOCALES, Duration, NotStated, Text
+from zgoda.notices.model import LOCALES, ConsentPurpose, Duration, NotStated, Text
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -34,6 +34,40 @@ def _duration(value: Duration | str | NotStated, locale: str) -> str:
     if isinstance(value, NotStated):
         return value.not_stated.get(locale)
     return str(gettext("until the browser is closed"))
+
+
+def _purpose(purpose: ConsentPurpose, purpose_hash: str, locale: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": purpose.id,
+        "name": purpose.name.get(locale),
+        "description": purpose.description.get(locale),
+        "required": purpose.required,
+        "hash": purpose_hash,
+        "cookies": []
+        if isinstance(purpose.cookies, NotStated)
+        else [
+            {
+                "name": cookie.name,
+                "provider": cookie.provider,
+                "party": cookie.party,
+                "duration": _duration(cookie.duration, locale),
+                "description": _text(cookie.description, locale),
+            }
+            for cookie in purpose.cookies
+        ],
+    }
+    # Only a purpose that lists services gets the key: other sites' banners stay as they were.
+    if purpose.services:
+        entry["services"] = [
+            {
+                "id": service.id,
+                "name": service.name,
+                "provider": service.provider,
+                "description": _text(service.description, locale),
+            }
+            for service in purpose.services
+        ]
+    return entry
 
 
 def build_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:
@@ -72,25 +106,7 @@ def build_banner(loaded: LoadedNotice, locale: str) -> BannerConfig:
             "duration": gettext("Duration"),
         }
         purposes = [
-            {
-                "id": purpose.id,
-                "name": purpose.name.get(locale),
-                "description": purpose.description.get(locale),
-                "required": purpose.required,
-                "hash": rules.hashes[purpose.id],
-                "cookies": []
-                if isinstance(purpose.cookies, NotStated)
-                else [
-                    {
-                        "name": cookie.name,
-                        "provider": cookie.provider,
-                        "party": cookie.party,
-                        "duration": _duration(cookie.duration, locale),
-                        "description": _text(cookie.description, locale),
-                    }
-                    for cookie in purpose.cookies
-                ],
-            }
+            _purpose(purpose, rules.hashes[purpose.id], locale)
             for purpose in notice.cookies.purposes
         ]
     body = {

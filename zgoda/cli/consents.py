@@ -73,9 +73,10 @@ def known_site(site: str) -> str:
 
 
 def site_purposes(site: str) -> list[str]:
-    """The purpose ids of the site's current notice (none if it has no notice any more)."""
+    """The choice keys (purposes, each followed by its services) of the site's current
+    notice: the export's choice columns (none if it has no notice any more)."""
     loaded = notice_registry().notices.get(site)
-    return [] if loaded is None else list(rules_for(loaded).purposes)
+    return [] if loaded is None else list(rules_for(loaded).choice_keys)
 
 
 # --- export ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from zgoda.consent.rules import (
     rules_for,
     token_payload,
 )
+from zgoda.consent.services import PurposeChoice, purpose_choice
 from zgoda.consent.state import (
     Consent,
     ConsentState,
@@ -32,12 +33,14 @@ __all__ = [
     "ConsentRules",
     "ConsentState",
     "ProvenConsentId",
+    "PurposeChoice",
     "Source",
     "build_event",
     "erase_event",
     "granted_consent_types",
     "lifetime",
     "proven_consent_id",
+    "purpose_choice",
     "read_consent",
     "recorded_consent",
     "rules_for",

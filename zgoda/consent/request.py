@@ -36,7 +36,14 @@ class ConsentRequest(BaseModel):
     action: Action
     notice_version: Annotated[str, Field(min_length=1, max_length=64)]
     locale: Literal["pl", "en"]
-    choices: dict[Annotated[str, Field(max_length=64)], StrictBool] | None = None
+    choices: dict[Annotated[str, Field(max_length=64)], StrictBool] | None = Field(
+        default=None,
+        description="Allowed or not, per optional purpose id; for a purpose that lists "
+        "services, per service too, keyed `<purpose>.<service>`. A service left out takes "
+        "its purpose's value; a purpose left out is allowed when all its services are; a "
+        "purpose sent with services that say otherwise is refused (422). Required for "
+        "`custom`; with the other actions it may only repeat what the action decides.",
+    )
     token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)] | None = Field(
         default=None,
         description="The visitor's previous token (the embed's `zgoda_consent` cookie): the "

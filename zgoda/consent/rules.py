@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NewType
 
 from zgoda.consent.request import Action, ClientFacts, ConsentRequest
+from zgoda.consent.services import custom_choices
 from zgoda.consent.tokens import TokenPayload
 from zgoda.errors import InvalidConsent, StaleNotice
 from zgoda.notices.loader import LoadedNotice, content_hash
@@ -48,6 +49,11 @@ class ConsentRules:
     by_id: Mapping[str, ConsentPurpose]
     optional: tuple[str, ...]  # the purposes a visitor decides
     required: frozenset[str]  # always granted
+    # Purpose -> the choice keys of its services ("advertising.facebook_ads"), for the
+    # purposes that list services.
+    services: Mapping[str, tuple[str, ...]]
+    # Every key a record's choices holds: each purpose, then its services' keys.
+    choice_keys: tuple[str, ...]
     # A short content hash per purpose: it changes when that purpose's wording does, so a
     # newer notice asks again only about the purposes that changed.
     hashes: Mapping[str, str]
@@ -71,6 +77,8 @@ def build_rules(loaded: LoadedNotice) -> ConsentRules:
         by_id={purpose.id: purpose for purpose in purposes},
         optional=tuple(purpose.id for purpose in purposes if not purpose.required),
         required=frozenset(purpose.id for purpose in purposes if purpose.required),
+        services={p.id: p.service_keys for p in purposes if p.services},
+        choice_keys=tuple(key for p in purposes for key in (p.id, *p.service_keys)),
         hashes={p.id: content_hash(p.model_dump(mode="json"))[:8] for p in purposes},
         consent_mode={
             purpose_id: list(types)
@@ -97,30 +105,33 @@ def rules_for(loaded: LoadedNotice) -> ConsentRules:
 
 
 def decide_choices(rules: ConsentRules, request: ConsentRequest) -> dict[str, bool]:
-    """The final choice per purpose; required purposes are always granted."""
+    """The final choice per purpose and per service (rules.choice_keys, in that order);
+    required purposes are always granted."""
     optional = rules.optional
     sent = request.choices or {}
-    unknown = sorted(set(sent) - set(rules.purposes))
+    unknown = sorted(set(sent) - set(rules.choice_keys))
     if unknown:
-        raise InvalidConsent(f"unknown purposes: {', '.join(unknown)}", field="choices")
+        kinds = "purposes or services" if rules.services else "purposes"
+        raise InvalidConsent(f"unknown {kinds}: {', '.join(unknown)}", field="choices")
     if request.action is Action.CUSTOM:
-        missing = sorted(set(optional) - set(sent))
-        if request.choices is None or missing:
+        if request.choices is None:
             raise InvalidConsent(
-                f"a custom choice must decide every optional purpose; missing: {', '.join(missing)}",
+                "a custom choice must decide every optional purpose; missing: "
+                + ", ".join(optional),
                 field="choices",
             )
-        chosen = {purpose_id: sent[purpose_id] for purpose_id in optional}
+        chosen = custom_choices(optional, rules.services, sent)
     else:
         granted = request.action is Action.ACCEPT_ALL
-        contradicting = sorted(p for p in optional if p in sent and sent[p] is not granted)
+        decided = [key for p in optional for key in (p, *rules.services.get(p, ()))]
+        contradicting = sorted(k for k in decided if k in sent and sent[k] is not granted)
         if contradicting:
             raise InvalidConsent(
                 f"{request.action.value} contradicts the choices for: {', '.join(contradicting)}",
                 field="choices",
             )
-        chosen = dict.fromkeys(optional, granted)
-    return {p: True if p in rules.required else chosen[p] for p in rules.purposes}
+        chosen = dict.fromkeys(decided, granted)
+    return {key: True if key in rules.required else chosen[key] for key in rules.choice_keys}
 
 
 def build_event(

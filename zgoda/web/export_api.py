@@ -59,7 +59,7 @@ def export_consents(site: str) -> Response:
     fmt = requested_format()
     start, end = requested_moment("from"), requested_moment("to")
     progress = metrics.export_progress(site, fmt)
-    text = export_chunks(engine(), site, fmt, rules_for(loaded).purposes, start, end, progress)
+    text = export_chunks(engine(), site, fmt, rules_for(loaded).choice_keys, start, end, progress)
     gzipped = request.accept_encodings.quality("gzip") > 0
     response = Response(gzip_chunks(text) if gzipped else text, mimetype=MEDIA_TYPES[fmt])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -176,8 +176,9 @@ def export_path() -> dict[str, Any]:
                 "operationId": "exportConsents",
                 "summary": "The site's consent log with its hash chain, streamed.",
                 "description": "One row per recorded choice, oldest first, times in UTC ISO "
-                "8601. The CSV has a `purpose:<id>` column per purpose of the current notice "
-                "(empty when the record does not mention it) and `other_choices` (JSON) for "
+                "8601. The CSV has a `purpose:<id>` column per purpose of the current notice, "
+                "each followed by a `purpose:<id>.<service>` column per service it lists "
+                "(empty when the record does not mention it), and `other_choices` (JSON) for "
                 "any other; `flask consents verify FILE` checks the chain offline.",
                 "security": [{SECURITY_SCHEME: []}],
                 "parameters": parameters,

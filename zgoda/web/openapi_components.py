@@ -37,7 +37,13 @@ UNPROVEN_CONSENT = "UnprovenConsent"
 STRING = {"type": "string"}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 VERSION = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
-CHOICES = {"type": "object", "additionalProperties": {"type": "boolean"}}
+CHOICES = {
+    "type": "object",
+    "description": "Allowed or not, per purpose id and, for a purpose that lists services, "
+    "per service under the key `<purpose>.<service>` (e.g. `advertising.facebook_ads`). Such "
+    "a purpose is true only when all its services are.",
+    "additionalProperties": {"type": "boolean"},
+}
 URL = {"type": "string", "format": "uri"}
 SECURITY_SCHEME = "siteApiKey"
 
@@ -88,6 +94,14 @@ def response_schemas() -> dict[str, Any]:
             "description": {"type": ["string", "null"]},
         }
     )
+    service = closed(
+        {
+            "id": {"type": "string", "pattern": SLUG_PATTERN},
+            "name": STRING,
+            "provider": STRING,
+            "description": {"type": ["string", "null"]},
+        }
+    )
     purpose = closed(
         {
             "id": {"type": "string", "pattern": SLUG_PATTERN},
@@ -96,7 +110,16 @@ def response_schemas() -> dict[str, Any]:
             "required": {"type": "boolean"},
             "hash": {"type": "string", "pattern": "^[0-9a-f]{8}$"},
             "cookies": {"type": "array", "items": ref("BannerCookie")},
-        }
+            "services": {
+                "type": "array",
+                "minItems": 1,
+                "description": "Only for a purpose that lists services, in the notice's "
+                "order: the visitor chooses each, under the choice key "
+                "`<purpose>.<service>`.",
+                "items": ref("BannerService"),
+            },
+        },
+        optional=("services",),
     )
     consent_mode_types = {"enum": list(get_args(ConsentModeType))}
     banner = closed(
@@ -174,6 +197,7 @@ def response_schemas() -> dict[str, Any]:
     )
     return {
         "BannerCookie": cookie,
+        "BannerService": service,
         "BannerPurpose": purpose,
         "Banner": banner,
         "RecordedConsent": recorded,
