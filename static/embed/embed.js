@@ -25,7 +25,8 @@
   const CSS = "__ZGODA_CSS__";
   const TYPES = ['ad_storage', 'ad_user_data', 'ad_personalization', 'analytics_storage',
     'functionality_storage', 'personalization_storage', 'security_storage'];
-  const GATED = 'script[type="text/plain"][data-zgoda-purpose],iframe[data-zgoda-purpose][data-src]';
+  const TAGGED = ':is([data-zgoda-purpose],[data-zgoda-service])';
+  const GATED = 'script[type="text/plain"]' + TAGGED + ',iframe[data-src]' + TAGGED;
   const gpc = nav.globalPrivacyControl === true;
   const lang = [me.dataset.lang, d.documentElement.lang, ...(nav.languages || [nav.language])]
     .map(l => (l || '').slice(0, 2).toLowerCase()).find(l => l == 'pl' || l == 'en');
@@ -74,20 +75,30 @@
 
   const live = () => state && !(state.exp * 1000 < Date.now());
   const optional = () => config.purposes.filter(p => !p.required);
+  // A purpose may list services, each a choice of its own under the key "purpose.service";
+  // the purpose counts as granted only when all its services are.
+  const keys = p => (p.services || []).map(s => p.id + '.' + s.id);
+  // Whether a gated element may run: its service (under its purpose, if it names one), else its purpose.
+  const allowed = ({ dataset: { zgodaPurpose: p, zgodaService: s } }) => (s
+    ? Object.keys(choices).some(k => choices[k] && k.endsWith('.' + s) && (!p || k == p + '.' + s))
+    : choices[p]);
   // A visitor who sends Global Privacy Control refuses advertising unless they switch it on.
   const isAd = p => p.id == 'advertising' || (config.consent_mode[p.id] || []).some(t => t.startsWith('ad_'));
 
-  // kind 1: accept, 0: reject (the purposes in ids); undefined: save the switches. `source`:
-  // 'api' when the site's own code chose through Zgoda.accept or Zgoda.reject.
-  // The choice applies at once; recording it follows in the background (record).
+  // kind 1: accept, 0: reject (the purposes or services in ids); undefined: save the switches.
+  // `source`: 'api' when the site's own code chose through Zgoda.accept or Zgoda.reject.
+  // The banner hides at once and the choice's effects follow right after that frame is painted
+  // (a call from the site's code applies them before it returns); recording follows them.
   function decide(kind, ids, source) {
     const previous = live() ? state.ch : {}, picked = {}, hashes = {}, first = !state;
     optional().forEach(p => {
-      picked[p.id] = kind == null ? boxes[p.id].checked
-        : ids.includes(p.id) ? kind == 1 && !(gpc && isAd(p)) : !!previous[p.id];
+      const pick = key => (kind == null ? boxes[key].checked
+        : ids.includes(key) || ids.includes(p.id) ? kind == 1 && !(gpc && isAd(p)) : !!previous[key]);
+      keys(p).forEach(k => { picked[k] = pick(k); });
+      picked[p.id] = keys(p).length ? keys(p).every(k => picked[k]) : pick(p.id);
     });
     const values = Object.values(picked), granted = Object.assign({}, picked);
-    const action = !values.some(Boolean) && optional().some(p => previous[p.id]) ? 'withdraw'
+    const action = !values.some(Boolean) && Object.keys(picked).some(k => previous[k]) ? 'withdraw'
       : kind == 1 && values.every(Boolean) ? 'accept_all'
         : kind === 0 && !values.some(Boolean) ? 'reject_all' : 'custom';
     config.purposes.forEach(p => {
@@ -95,27 +106,26 @@
       if (p.required) granted[p.id] = true;
     });
     state = { site, ch: granted, nv: config.notice_version, ph: hashes, cm: grantedTypes(granted, config.consent_mode) };
-    record({
+    // The retry queue: the latest choice per site, in localStorage until the API records it.
+    pending = {
       // chosen_at: the time of the click, kept through retries (the log also notes receipt).
       body: { action, choices: picked, notice_version: config.notice_version, locale: config.locale, source: source || 'banner', gpc: gpc || undefined, chosen_at: new Date().toISOString() },
       state,
-    });
+    };
+    save(QUEUE, pending);
+    clearTimeout(timer);
+    delay = 1e3;
     asked = [];
     if (dialog.open) dialog.close();
     const refocus = banner.contains(deepActive());
     show('reopen');
     if (refocus) reopen.hidden ? deepActive().blur() : reopen.focus();
-    apply(state, first);
+    apply(state, first, !source);
+    source ? flush() : later(flush);
   }
 
-  // The retry queue: the latest choice per site, in localStorage until the API records it.
-  function record(entry) {
-    pending = entry;
-    save(QUEUE, entry);
-    clearTimeout(timer);
-    delay = 1e3;
-    flush();
-  }
+  // After the next frame is painted: what a click sets off waits until the banner is gone.
+  const later = f => requestAnimationFrame(() => setTimeout(f));
 
   // One request at a time. 429, 5xx and network errors retry after 1 s, 2 s, 4 s … 60 s;
   // a newer choice replaces the waiting one; 409 (a newer notice) shows the banner again.
@@ -160,10 +170,16 @@
   }
 
   // `first`: the visitor's first choice on the site (no earlier one, recorded or queued).
-  function apply(payload, first) {
+  // Zgoda.get answers with the new choice at once; with `wait` its effects follow (later).
+  function apply(payload, first, wait) {
     const was = choices;
     choices = {};
     for (const k in payload.ch) choices[k] = !!payload.ch[k];
+    wait ? later(() => effects(payload, was, first)) : effects(payload, was, first);
+  }
+
+  // Consent Mode and the other signals, cookies of refused purposes, gated elements, events.
+  function effects(payload, was, first) {
     gtag('consent', 'update', modeState(payload.cm || ['security_storage']));
     signal(payload.cm, 'update');
     if (config) {
@@ -171,8 +187,8 @@
         if (was[p.id] && !choices[p.id]) p.cookies.forEach(c => drop(c.name));
       });
     }
-    d.querySelectorAll('iframe[data-zgoda-purpose]').forEach(f => {
-      if (started.has(f) && !choices[f.dataset.zgodaPurpose]) {
+    d.querySelectorAll('iframe' + TAGGED).forEach(f => {
+      if (started.has(f) && !allowed(f)) {
         started.delete(f);
         f.src = 'about:blank';
       }
@@ -221,7 +237,7 @@
   // Gated elements run in document order, each external script after the one before it.
   function scan() {
     d.querySelectorAll(GATED).forEach(el => {
-      if (started.has(el) || !choices[el.dataset.zgodaPurpose]) return;
+      if (started.has(el) || !allowed(el)) return;
       started.add(el);
       queue = queue.then(() => new Promise(done => {
         if (el.tagName == 'IFRAME') {
@@ -285,7 +301,10 @@
     return {
       notice_version: state.nv, locale, consent_mode: {}, texts,
       links: { privacy: link('privacy'), cookies: link('cookies') },
-      purposes: Object.keys(state.ch).map(id => ({ id, name: id, cookies: [], hash: (state.ph || {})[id] })),
+      purposes: Object.keys(state.ch).filter(id => !id.includes('.')).map(id => ({
+        id, name: id, cookies: [], hash: (state.ph || {})[id],
+        services: Object.keys(state.ch).filter(k => k.startsWith(id + '.')).map(k => ({ id: k.slice(id.length + 1), name: k.slice(id.length + 1) })),
+      })),
     };
   }
 
@@ -334,8 +353,11 @@
         h('div', { class: 'head' },
           h('h3', {}, p.required ? p.name : h('label', { for: 'c' + i }, p.name)),
           p.required ? h('span', { class: 'always' }, t.always_on)
-            : boxes[p.id] = h('input', { type: 'checkbox', id: 'c' + i, 'aria-describedby': 'd' + i })),
+            : boxes[p.id] = h('input', { type: 'checkbox', id: 'c' + i, 'aria-describedby': 'd' + i, onchange: () => keys(p).forEach(k => { boxes[k].checked = boxes[p.id].checked; }) })),
         h('p', { id: 'd' + i }, p.description),
+        // A switch per service; the purpose's switch sets them all and shows "mixed" when some are on.
+        keys(p).length ? h('ul', { class: 'services', 'aria-label': p.name }, ...p.services.map((s, j) => h('li', {},
+          h('label', {}, boxes[keys(p)[j]] = h('input', { type: 'checkbox', onchange: () => mixed(p) }), s.name)))) : null,
         p.cookies.length ? h('details', {},
           h('summary', {}, t.cookies_heading + ' (' + p.cookies.length + ')'),
           h('ul', {}, ...p.cookies.map(c => h('li', {},
@@ -385,13 +407,21 @@
     return a;
   }
 
+  // A purpose's switch with services: on when all are, "mixed" (indeterminate) when some are.
+  function mixed(p) {
+    const on = keys(p).filter(k => boxes[k].checked).length;
+    boxes[p.id].checked = on == keys(p).length;
+    boxes[p.id].indeterminate = on > 0 && !boxes[p.id].checked;
+  }
+
   function open() {
     return load().then(() => {
       if (dialog.open) return;
       before = deepActive();
       const current = live() ? state.ch : {};
       optional().forEach(p => {
-        boxes[p.id].checked = !asked.includes(p.id) && !!current[p.id];
+        [p.id, ...keys(p)].forEach(k => { boxes[k].checked = !asked.includes(p.id) && !!current[k]; });
+        if (keys(p).length) mixed(p);
       });
       dialog.showModal();
     }, e => console.warn('Zgoda: no settings', e));
