@@ -33,6 +33,9 @@ OPTIONAL = [
     "advertising",
     "social_media",
 ]
+# Optingo's advertising purpose lists its ad networks as services: each a choice of its own
+# under the key "purpose.service"; the purpose is granted when all of its services are.
+SERVICES = ["advertising.facebook_ads", "advertising.linkedin_ads", "advertising.google_ads"]
 GPC_ON = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
 DENIED_DEFAULT = {
     "ad_storage": "denied",
@@ -86,6 +89,11 @@ def wait_for_ran(page: Page, count: int) -> list[str]:
     page.wait_for_function("n => window.ran.length >= n", arg=count)
     time.sleep(0.1)  # anything that should not run has had its chance too
     return ran(page)
+
+
+def decided(granted: set[str] | tuple[str, ...]) -> dict[str, bool]:
+    """Every choice a visitor makes (purposes, then services) with `granted` purposes on."""
+    return {key: key.split(".")[0] in granted for key in [*OPTIONAL, *SERVICES]}
 
 
 def choices_in(page: Page) -> dict[str, bool]:
@@ -189,7 +197,7 @@ def test_nothing_is_pre_ticked_and_required_purposes_are_always_on(
     expect(dialog).to_have_attribute("aria-modal", "true")
     for checkbox in dialog.get_by_role("checkbox").all():
         expect(checkbox).not_to_be_checked()
-    assert dialog.get_by_role("checkbox").count() == len(OPTIONAL)
+    assert dialog.get_by_role("checkbox").count() == len(OPTIONAL) + len(SERVICES)
     necessary = dialog.locator(".purpose").first
     expect(necessary.get_by_text("Always on")).to_be_visible()
     assert necessary.get_by_role("checkbox").count() == 0
@@ -227,7 +235,7 @@ def test_accept_all_runs_gated_tags_in_document_order_and_stores_a_first_party_c
     assert cookie["sameSite"] == "Lax" and cookie["path"] == "/" and not cookie["secure"]
     assert cookie["domain"] == "127.0.0.2"  # the website's own host, not Zgoda's
     assert cookie["expires"] == payload["exp"]
-    assert payload["ch"] == dict.fromkeys(["necessary", *OPTIONAL], 1)
+    assert payload["ch"] == dict.fromkeys(["necessary", *OPTIONAL, *SERVICES], 1)
     assert payload["gpc"] == 0
 
     update = dict(DENIED_DEFAULT, ad_storage="granted", ad_user_data="granted")
@@ -237,7 +245,7 @@ def test_accept_all_runs_gated_tags_in_document_order_and_stores_a_first_party_c
         ["consent", "default", DENIED_DEFAULT],
         ["consent", "update", update],
     ]
-    every = dict.fromkeys(["necessary", *OPTIONAL], True)
+    every = dict.fromkeys(["necessary", *OPTIONAL, *SERVICES], True)
     assert page.evaluate("window.changes") == [every]
     assert page.evaluate("window.callbacks") == [every]
 
@@ -256,7 +264,9 @@ def test_reject_all_runs_nothing_optional_and_denies_every_consent_type(
     assert wait_for_ran(page, 1) == ["necessary"]
     cookie = consent_cookie(page.context)
     assert cookie is not None
-    assert payload_of(cookie["value"])["ch"] == {"necessary": 1} | dict.fromkeys(OPTIONAL, 0)
+    assert payload_of(cookie["value"])["ch"] == {"necessary": 1} | dict.fromkeys(
+        [*OPTIONAL, *SERVICES], 0
+    )
     update = {k: v for k, v in DENIED_DEFAULT.items() if k != "wait_for_update"}
     assert consent_commands(page)[-1] == ["consent", "update", update]
     assert page.locator("#ad-frame").get_attribute("src") is None
@@ -271,7 +281,7 @@ def test_a_custom_choice_runs_only_the_chosen_purpose(customer: str, page: Page)
         click_and_record(page, dialog.get_by_role("button", name="Save choices"))
     body = sent.value.post_data_json
     assert body["action"] == "custom" and body["source"] == "banner" and body["locale"] == "en"
-    assert body["choices"] == {p: p == "statistics" for p in OPTIONAL}
+    assert body["choices"] == decided({"statistics"})
     expect(dialog).to_be_hidden()
     assert wait_for_ran(page, 4) == [
         "necessary",
@@ -374,7 +384,7 @@ def test_a_newer_notice_asks_again_only_about_the_purposes_that_changed(
     assert answer["consent_id"] == first["consent_id"]
     assert answer["notice_version"] != first["notice_version"]
     changed = {"statistics", "advertising", "functional"}
-    assert answer["choices"] == {"necessary": True} | {p: p in changed for p in OPTIONAL}
+    assert answer["choices"] == {"necessary": True} | decided(changed)
 
 
 def test_withdrawal_deletes_the_declared_cookies_of_that_purpose(

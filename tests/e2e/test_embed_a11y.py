@@ -57,6 +57,13 @@ def test_both_layers_have_no_axe_violations(customer: str, page: Page, lang: str
     screenshot(page, f"preferences-{lang}")
     open_every_details(page)
     assert axe_violations(page) == []
+    # Optingo's advertising purpose lists services: with one of them on, the purpose is "mixed".
+    services = preferences(page).locator("ul.services")
+    expect(services).to_have_count(1)
+    services.get_by_role("checkbox").first.check()
+    assert preferences(page).locator("input:indeterminate").count() == 1
+    screenshot(page, f"preferences-services-{lang}")
+    assert axe_violations(page) == []
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -20,7 +20,15 @@ from tests.e2e.customer.banner import (
     preferences,
     reopen_button,
 )
-from tests.e2e.test_embed import OPTIONAL, choices_in, consent_cookie, payload_of, wait_for_ran
+from tests.e2e.test_embed import (
+    OPTIONAL,
+    SERVICES,
+    choices_in,
+    consent_cookie,
+    decided,
+    payload_of,
+    wait_for_ran,
+)
 
 CONSENTS = "**/api/v1/sites/optingo/consents"
 BANNER = "**/api/v1/sites/optingo/banner*"
@@ -64,7 +72,7 @@ def assert_recorded(page: Page, zgoda: str, expected: dict[str, int]) -> None:
     assert verified["status"] == "valid"
 
 
-EVERYTHING = dict.fromkeys(["necessary", *OPTIONAL], 1)
+EVERYTHING = dict.fromkeys(["necessary", *OPTIONAL, *SERVICES], 1)
 
 
 def accept_all_at_once(page: Page) -> None:
@@ -73,7 +81,9 @@ def accept_all_at_once(page: Page) -> None:
     assert first_layer(page).evaluate("e => e.hidden")  # right after the click
     assert page.evaluate("Zgoda.get('statistics')")
     assert wait_for_ran(page, 5)[-1] == "statistics-inline-2"
-    assert page.evaluate("window.changes") == [dict.fromkeys(["necessary", *OPTIONAL], True)]
+    assert page.evaluate("window.changes") == [
+        dict.fromkeys(["necessary", *OPTIONAL, *SERVICES], True)
+    ]
     update = "dataLayer.filter(e => e[0] === 'consent' && e[1] === 'update').at(-1)"
     assert page.evaluate(f"{update}[2].analytics_storage") == "granted"
     expect(reopen_button(page)).to_be_visible()
@@ -150,7 +160,9 @@ def test_the_queue_outlives_a_reload_while_the_api_is_down(
     assert consent_cookie(page.context) is None
     page.unroute(CONSENTS)
     assert_recorded(
-        page, zgoda_server, {"necessary": 1} | {p: int(p == "statistics") for p in OPTIONAL}
+        page,
+        zgoda_server,
+        {"necessary": 1} | {k: int(v) for k, v in decided({"statistics"}).items()},
     )
     assert page.evaluate("localStorage.getItem('zgoda:optingo')") is None  # the queue is empty
 
@@ -165,9 +177,9 @@ def test_only_the_latest_choice_waits_in_the_queue(
     preferences(page).get_by_role("button", name="Reject all").click()
     assert not page.evaluate("Zgoda.get('statistics')")
     queued = page.evaluate("JSON.parse(localStorage.getItem('zgoda:optingo'))")
-    assert queued["body"]["choices"] == dict.fromkeys(OPTIONAL, False)
+    assert queued["body"]["choices"] == decided(set())
     page.unroute(CONSENTS)
-    assert_recorded(page, zgoda_server, {"necessary": 1} | dict.fromkeys(OPTIONAL, 0))
+    assert_recorded(page, zgoda_server, {"necessary": 1} | dict.fromkeys([*OPTIONAL, *SERVICES], 0))
 
 
 # --- a way back without the banner configuration ----------------------------------------
@@ -214,7 +226,9 @@ def test_a_built_in_fallback_offers_reject_all_for_the_stored_purposes(
     page.wait_for_timeout(200)  # the answer's token replaces the cookie
     cookie = consent_cookie(page.context)
     assert cookie is not None
-    assert payload_of(cookie["value"])["ch"] == {"necessary": 1} | dict.fromkeys(OPTIONAL, 0)
+    assert payload_of(cookie["value"])["ch"] == {"necessary": 1} | dict.fromkeys(
+        [*OPTIONAL, *SERVICES], 0
+    )
 
 
 def test_without_any_configuration_open_fails_quietly(customer: str, page: Page) -> None:

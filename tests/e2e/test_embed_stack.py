@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.conftest import NOTICES_DIR
 from tests.e2e.customer.banner import first_layer, open_shop
-from tests.e2e.test_embed import OPTIONAL, consent_cookie, payload_of
+from tests.e2e.test_embed import OPTIONAL, SERVICES, consent_cookie, decided, payload_of
 from tests.servers import flask_command, free_port, running_server, server_env, upgrade_database
 from zgoda import __version__
 
@@ -74,15 +74,17 @@ def test_a_tag_manager_hears_of_the_load_the_first_choice_and_each_change(
     open_shop(page, customer)
     assert zgoda_events(page) == [{"granted": ["necessary"], "changed": [], "first": False}]
     first_layer(page).get_by_role("button", name="Accept all").click()
+    # A click's effects follow the frame that hides the banner.
+    page.wait_for_function("dataLayer.filter(e => e.event === 'zgoda_consent').length == 2")
     event = zgoda_events(page)[-1]
-    assert set(event["granted"]) == {"necessary", *OPTIONAL}
-    assert set(event["changed"]) == set(OPTIONAL) and event["first"] is True
+    assert set(event["granted"]) == {"necessary", *OPTIONAL, *SERVICES}
+    assert set(event["changed"]) == {*OPTIONAL, *SERVICES} and event["first"] is True
     page.wait_for_function("document.cookie.includes('zgoda_consent=')")
     page.evaluate("Zgoda.reject()")
     page.wait_for_function("dataLayer.filter(e => e.event === 'zgoda_consent').length == 3")
     event = zgoda_events(page)[-1]
     assert event["granted"] == ["necessary"]
-    assert set(event["changed"]) == set(OPTIONAL) and event["first"] is False
+    assert set(event["changed"]) == {*OPTIONAL, *SERVICES} and event["first"] is False
     # A later page: one event on load, with the choice in force.
     page.reload()
     page.wait_for_function("dataLayer.some(e => e.event === 'zgoda_consent')")
@@ -116,7 +118,7 @@ def test_the_sites_code_can_accept_some_purposes_and_it_is_recorded_as_its_choic
         page.evaluate("Zgoda.accept(['statistics', 'analytics'])")
     body = sent.value.post_data_json
     assert body["source"] == "api" and body["action"] == "custom"
-    assert body["choices"] == {p: p in ("statistics", "analytics") for p in OPTIONAL}
+    assert body["choices"] == decided({"statistics", "analytics"})
     expect(first_layer(page)).to_be_hidden()
     assert page.evaluate("Zgoda.get('statistics') && !Zgoda.get('advertising')")
     page.wait_for_function("document.cookie.includes('zgoda_consent=')")
