@@ -55,7 +55,8 @@ def test_custom_choice_is_recorded_kept_in_a_cookie_and_shown(db_app: Flask) -> 
     page = client.get("/optingo/cookies?lang=en&saved=1").get_data(as_text=True)
     assert "Your choice has been saved." in page
     assert 'name="purpose-statistics" checked' in page
-    assert 'name="purpose-advertising" checked' not in page
+    assert 'name="purpose-analytics" checked' not in page
+    assert 'name="service-advertising.google_ads" checked' not in page
 
     with db_app.app_context():
         assert count_events(engine()) == 1

@@ -295,13 +295,13 @@ def test_changing_and_withdrawing_on_the_page_keep_the_consent_id(db_app: Flask)
 
     changed = client.post(
         f"/{SITE}/cookies/preferences?lang=en",
-        data=fields | {"action": "custom", "purpose-advertising": "on"},
+        data=fields | {"action": "custom", "purpose-analytics": "on"},
     )
     assert changed.status_code == 303
     assert changed.headers["Location"] == f"{page_url(cid)}?lang=en&saved=1#preferences"
     markup = client.get(changed.headers["Location"]).get_data(as_text=True)
     assert "Your choice has been saved." in markup
-    assert 'name="purpose-advertising" checked' in markup
+    assert 'name="purpose-analytics" checked' in markup
     assert 'name="purpose-statistics" checked' not in markup
 
     withdrawn = client.post(

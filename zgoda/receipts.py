@@ -7,11 +7,19 @@ for its status or its receipt.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from zgoda.consent import Action, ConsentState, recorded_consent, rules_for
+from zgoda.consent import (
+    Action,
+    ConsentState,
+    PurposeChoice,
+    purpose_choice,
+    recorded_consent,
+    rules_for,
+)
+from zgoda.consent.services import allowed_services
 from zgoda.notices.loader import LoadedNotice
 from zgoda.notices.model import ConsentPurpose, NotStated
 from zgoda.store.chain import canonical_time
@@ -43,7 +51,8 @@ def consent_status(
         return "stale"
     if event.action == Action.WITHDRAW:
         return "withdrawn"
-    if not any(event.choices.get(purpose) for purpose in rules.optional):
+    # A service allowed under an otherwise refused purpose is a consent given too.
+    if not any(event.choices.get(key) for key in rules.optional_keys):
         return "refused"
     return "active"
 
@@ -57,7 +66,9 @@ def consent_receipt(
     """The receipt of a consent's latest state, with its history and each event's chain link.
 
     `services[].purposes` lists only the purposes the latest choice grants, as a
-    Kantara receipt does; `choices` (an extension) keeps the refusals too.
+    Kantara receipt does, a partly allowed one (some of its services) too, naming only
+    the allowed services' providers and, in `allowedServices` (an extension), their ids;
+    `choices` (an extension) keeps the refusals too.
     """
     latest = history[-1]
     event = latest.event
@@ -67,7 +78,11 @@ def consent_receipt(
     email = "" if isinstance(contact.email, NotStated) else contact.email
     address = contact.postal_address or controller.address
     rules = rules_for(loaded)
-    granted = [purpose_id for purpose_id in rules.optional if event.choices.get(purpose_id)]
+    granted = [
+        rules.by_id[purpose_id]
+        for purpose_id in rules.optional
+        if purpose_choice(rules.by_id[purpose_id], event.choices) is not PurposeChoice.OFF
+    ]
     return {
         "version": RECEIPT_VERSION,
         "jurisdiction": controller.address.country,
@@ -97,8 +112,8 @@ def consent_receipt(
             {
                 "service": notice.site_name,
                 "purposes": [
-                    _purpose(rules.by_id[purpose_id], event.locale, event.expires_at)
-                    for purpose_id in granted
+                    _purpose(purpose, event.choices, event.locale, event.expires_at)
+                    for purpose in granted
                 ],
             }
         ],
@@ -112,10 +127,16 @@ def consent_receipt(
     }
 
 
-def _purpose(purpose: ConsentPurpose, locale: str, expires_at: datetime) -> dict[str, Any]:
+def _purpose(
+    purpose: ConsentPurpose, choices: Mapping[str, bool], locale: str, expires_at: datetime
+) -> dict[str, Any]:
     cookies = [] if isinstance(purpose.cookies, NotStated) else purpose.cookies
     third_parties = list(dict.fromkeys(c.provider for c in cookies if c.party == "third"))
-    return {
+    services = allowed_services(purpose, choices)
+    if purpose.services:
+        # Only the services allowed see the data: a refused ad network is no recipient.
+        third_parties = list(dict.fromkeys(service.provider for service in services))
+    entry = {
         "purpose": purpose.name.get(locale),
         "purposeCategory": [purpose.id],
         "consentType": "EXPLICIT",
@@ -125,6 +146,9 @@ def _purpose(purpose: ConsentPurpose, locale: str, expires_at: datetime) -> dict
         "thirdPartyDisclosure": bool(third_parties),
         "thirdPartyName": ", ".join(third_parties),
     }
+    if purpose.services:
+        entry["allowedServices"] = [service.id for service in services]
+    return entry
 
 
 def _history_entry(logged: LoggedEvent) -> dict[str, Any]:

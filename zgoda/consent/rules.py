@@ -61,6 +61,11 @@ class ConsentRules:
     lifetime: timedelta
 
     @property
+    def optional_keys(self) -> tuple[str, ...]:
+        """The keys a visitor decides: each optional purpose, then its services' keys."""
+        return tuple(k for p in self.optional for k in (p, *self.services.get(p, ())))
+
+    @property
     def max_age(self) -> int:
         """How many seconds a consent token stays valid: the consent lifetime."""
         return int(self.lifetime.total_seconds())
@@ -123,7 +128,7 @@ def decide_choices(rules: ConsentRules, request: ConsentRequest) -> dict[str, bo
         chosen = custom_choices(optional, rules.services, sent)
     else:
         granted = request.action is Action.ACCEPT_ALL
-        decided = [key for p in optional for key in (p, *rules.services.get(p, ()))]
+        decided = rules.optional_keys
         contradicting = sorted(k for k in decided if k in sent and sent[k] is not granted)
         if contradicting:
             raise InvalidConsent(

@@ -7,11 +7,13 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from zgoda.notices.base import SLUG_PATTERN, Duration, NotStated, Strict, Text, TimeUnit
 
@@ -110,11 +112,18 @@ class CookiePolicy(Strict):
         for index, purpose in enumerate(self.purposes):
             for number, service in enumerate(purpose.services):
                 if service.id in seen:
-                    raise ValueError(
-                        f"purposes[{index}].services[{number}].id: service id {service.id!r} "
-                        f"is already used under purpose {seen[service.id]!r}; service ids must "
-                        "be unique across the notice"
+                    # Raised at the service's own place, so the error names its line.
+                    problem = PydanticCustomError(
+                        "duplicate_service",
+                        f"service id {service.id!r} is already used under purpose "
+                        f"{seen[service.id]!r}; service ids must be unique across the notice",
                     )
+                    detail = InitErrorDetails(
+                        type=problem,
+                        loc=("purposes", index, "services", number, "id"),
+                        input=service.id,
+                    )
+                    raise ValidationError.from_exception_data(type(self).__name__, [detail])
                 seen[service.id] = purpose.id
         return self
 

@@ -66,8 +66,14 @@ def dashboard(site: str) -> Response:
         return _sign_in_page(loaded, _ended_problem(key_id), 200)
     days = window_days(request.args.get("days"))
     rules = rules_for(loaded)
-    stats = dashboard_stats(engine(), site, rules.optional, days)
-    names = {purpose: localized(rules.by_id[purpose].name) for purpose in rules.optional}
+    stats = dashboard_stats(engine(), site, rules.optional_keys, days)
+    names = {}
+    for purpose_id in rules.optional:
+        purpose = rules.by_id[purpose_id]
+        names[purpose_id] = localized(purpose.name)
+        # A service's opt-in rate follows its purpose's, named after both.
+        for service in purpose.services:
+            names[purpose.service_key(service)] = f"{localized(purpose.name)}: {service.name}"
     page = render_template(
         "admin.html",
         loaded=loaded,

@@ -29,6 +29,19 @@ STATUSES = {
 }
 
 
+# A purpose's state in a recorded choice (zgoda.consent.services.PurposeChoice).
+PURPOSE_CHOICES = {
+    "on": _l("Allowed"),
+    "partly": _l("Partly allowed (some of its services)"),
+    "off": _l("Not allowed"),
+}
+
+
+def purpose_choice_label(choice: str) -> str:
+    """'Partly allowed (some of its services)' for partly; an unknown value as given."""
+    return str(PURPOSE_CHOICES.get(choice, choice))
+
+
 def action_label(action: str) -> str:
     """'Accepted all' for accept_all; an unknown action as stored."""
     return str(ACTIONS.get(action, action))

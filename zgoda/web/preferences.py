@@ -8,6 +8,8 @@ token, so a change or withdrawal there continues the same consent id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, current_app, redirect, request, url_for
 from pydantic import ValidationError
 from werkzeug.exceptions import BadRequest
@@ -17,6 +19,7 @@ from zgoda.consent import (
     Action,
     Consent,
     ConsentRequest,
+    ConsentRules,
     ProvenConsentId,
     Source,
     build_event,
@@ -39,6 +42,23 @@ from zgoda.web.tokens_ext import consent_tokens
 bp = Blueprint("preferences", __name__)
 
 FORM_ACTIONS = {action.value: action for action in Action}
+
+
+def form_choices(rules: ConsentRules, form: Mapping[str, str]) -> dict[str, bool]:
+    """The form's checkboxes as choices: a `purpose-<id>` per purpose, and for a purpose with
+    services a `service-<purpose>.<service>` per service instead (the purpose follows from
+    them, so the form needs no JavaScript); an unticked box is not sent, so it is a refusal.
+    A ticked `purpose-<id>` of a purpose with services (a page's own form) allows them all."""
+    choices: dict[str, bool] = {}
+    for purpose_id in rules.optional:
+        keys = rules.services.get(purpose_id)
+        if keys and form.get(f"purpose-{purpose_id}") == "on":
+            choices[purpose_id] = True
+        elif keys:
+            choices |= {key: form.get(f"service-{key}") == "on" for key in keys}
+        else:
+            choices[purpose_id] = form.get(f"purpose-{purpose_id}") == "on"
+    return choices
 
 
 def cookie_name(site_id: str) -> str:
@@ -94,9 +114,7 @@ def save(site: str) -> Response:
             action=action,
             notice_version=request.form.get("notice_version", ""),
             locale=locale,
-            choices={p: request.form.get(f"purpose-{p}") == "on" for p in rules.optional}
-            if action is Action.CUSTOM
-            else None,
+            choices=form_choices(rules, request.form) if action is Action.CUSTOM else None,
             source=Source.PREFERENCES_PAGE,
         )
         shown = site_banner(loaded, locale).content_hash

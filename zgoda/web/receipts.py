@@ -27,7 +27,8 @@ from babel.dates import format_datetime
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from zgoda.consent import proven_consent_id, recorded_consent, rules_for
+from zgoda.consent import proven_consent_id, purpose_choice, recorded_consent, rules_for
+from zgoda.consent.services import allowed_services
 from zgoda.consent.tokens import MAX_TOKEN_LENGTH
 from zgoda.errors import UnprovenConsent
 from zgoda.i18n import current_locale
@@ -36,7 +37,7 @@ from zgoda.notices.registry import notice_registry
 from zgoda.receipts import consent_receipt, consent_status
 from zgoda.store.db import engine
 from zgoda.store.log import LoggedEvent, history_for
-from zgoda.web.labels import action_label, source_label, status_label
+from zgoda.web.labels import action_label, purpose_choice_label, source_label, status_label
 from zgoda.web.preferences import cookie_name
 from zgoda.web.tokens_ext import consent_tokens
 from zgoda.web.urls import public_url_for
@@ -110,11 +111,14 @@ def format_moment(moment: datetime) -> str:
 
 @bp.app_context_processor
 def receipt_labels() -> dict[str, object]:
-    """The names templates use for logged actions, sources and statuses."""
+    """The names templates use for logged actions, sources, statuses and purpose choices."""
     return {
         "action_label": action_label,
         "source_label": source_label,
         "status_label": status_label,
+        "purpose_choice": purpose_choice,
+        "allowed_services": allowed_services,
+        "purpose_choice_label": purpose_choice_label,
     }
 
 
