@@ -65,8 +65,8 @@ def answer_preflight() -> Response | None:
 
 
 def add_cors_headers(response: Response) -> Response:
-    """Every answer about a known site, errors too (its embed must read a 409 or a 429):
-    the site's allowed origin may read it, and it varies by Origin."""
+    """Every answer about a known site, errors too (its embed must read a 409 or a 429 and
+    its Retry-After): the site's allowed origin may read it, and it varies by Origin."""
     loaded = _requested_site()
     if loaded is None or request.method == "OPTIONS":
         return response
@@ -74,6 +74,9 @@ def add_cors_headers(response: Response) -> Response:
     origin = allowed_origin(loaded)
     if origin is not None:
         response.headers["Access-Control-Allow-Origin"] = origin
+        if "Retry-After" in response.headers:
+            # Not a CORS-safelisted header: without this the embed could not honour it.
+            response.headers["Access-Control-Expose-Headers"] = "Retry-After"
     return response
 
 
