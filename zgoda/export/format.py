@@ -18,8 +18,8 @@ Format = Literal["csv", "ndjson"]
 FORMATS: tuple[Format, ...] = ("csv", "ndjson")
 MEDIA_TYPES: dict[Format, str] = {"csv": "text/csv", "ndjson": "application/x-ndjson"}
 
-# A record's parts (chain.RecordParts) in the file's order: CSV columns before the purpose
-# columns, and after them; an NDJSON object's fields.
+# A record's parts (chain.RecordParts) in the file's order: CSV columns before the choice
+# columns (purposes and services), and after them; an NDJSON object's fields.
 LEADING = (
     "sequence",
     "recorded_at",
@@ -51,7 +51,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 
 def csv_header(purposes: Sequence[str]) -> list[str]:
-    """The CSV columns: fixed fields, one per notice purpose, other choices, chain hashes."""
+    """The CSV columns: fixed fields, one per choice key of the notice (each purpose, then
+    its services' `<purpose>.<service>` keys), other choices, chain hashes."""
     return [*LEADING, *(PURPOSE_PREFIX + p for p in purposes), OTHER_CHOICES, *TRAILING]
 
 
