@@ -27,6 +27,8 @@ FORMATS = ("json", "text")
 # The development server's own line per request names the raw address and the query string;
 # the access log replaces it (it starts `<address> - - [<date>]`).
 _WERKZEUG_REQUEST_LINE = " - - ["
+# json.dumps with these options would build a new encoder for every line.
+_json_line = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 class RequestIdFilter(logging.Filter):
@@ -56,7 +58,7 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _json_line(entry)
 
 
 class TextFormatter(logging.Formatter):
@@ -92,11 +94,22 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def _iso(created: float) -> str:
-    return (
-        datetime.fromtimestamp(created, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    """`created` as datetime.fromtimestamp(created, UTC) spells it to the millisecond, 'Z'."""
+    global _second_text
+    # Most lines of a busy second share all but the milliseconds: the second's text is made
+    # once. The microseconds are rounded as fromtimestamp rounds them, then cut to ms.
+    second = int(created)
+    micro = round((created - second) * 1e6)
+    if micro >= 1_000_000:
+        second, micro = second + 1, micro - 1_000_000
+    cached_second, prefix = _second_text  # one tuple, replaced whole: safe between threads
+    if second != cached_second:
+        prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _second_text = (second, prefix)
+    return f"{prefix}.{micro // 1000:03d}Z"
+
+
+_second_text: tuple[int, str] = (-1, "")
 
 
 def _drop_werkzeug_request_lines(record: logging.LogRecord) -> bool:

@@ -111,12 +111,24 @@ def observe_request(endpoint: str | None, method: str, status: int, seconds: flo
     histogram.observe(seconds)
 
 
+# The consent counter's children by (site, action), like _REQUEST_CHILDREN: known sites only.
+_CONSENT_CHILDREN: dict[tuple[str, str], Any] = {}
+
+
 def observe_commit(actions: list[tuple[str, str]], seconds: float) -> None:
     """Count one committed group-commit transaction: its (site, action) pairs and duration."""
     BATCH_SIZE.observe(len(actions))
     COMMIT_SECONDS.observe(seconds)
-    for site, action in actions:
-        CONSENTS.labels(site, action).inc()
+    # One increment per (site, action) of the batch, not per record: in multiprocess mode
+    # each increment is a locked write to the worker's file.
+    counts: dict[tuple[str, str], int] = {}
+    for key in actions:
+        counts[key] = counts.get(key, 0) + 1
+    for key, count in counts.items():
+        child = _CONSENT_CHILDREN.get(key)
+        if child is None:
+            child = _CONSENT_CHILDREN[key] = CONSENTS.labels(*key)
+        child.inc(count)
 
 
 def export_progress(site: str, fmt: str) -> Callable[[int], None]:
