@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -272,3 +273,21 @@ def test_the_text_format_names_the_fields() -> None:
     )
     record_.fields = {"status": 200}
     assert TextFormatter().format(record_).endswith("INFO zgoda.access [r1] GET / 200 status=200")
+
+
+@pytest.mark.parametrize(
+    "created",
+    [
+        1764633600.0,  # a second's first millisecond
+        1764633600.0004995,  # rounds down to .000
+        1764633600.0009995,  # its microseconds round up to .001000
+        1764633600.9999996,  # rounds up into the next second
+        1764633601.123456,
+        1764633599.999,
+    ],
+)
+def test_a_lines_time_is_spelled_as_datetime_spells_it(created: float) -> None:
+    """The per-second cache of the time's text gives what fromtimestamp(...).isoformat gives."""
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    record = logging.makeLogRecord({"msg": "m", "created": created})
+    assert json.loads(JsonFormatter().format(record))["time"] == expected.replace("+00:00", "Z")
