@@ -85,6 +85,10 @@ cookies:                           # ePrivacy Art. 5(3)
           description:
             pl: Zapamiętuje Twoje wybory dotyczące plików cookie.
             en: Remembers your cookie choices.
+    # An optional purpose may list the services a visitor allows one by one (the purpose is
+    # allowed only when all of them are), only where the organisation names them:
+    #   services:
+    #     - {{id: google_ads, name: Google Ads, provider: Google}}
 
 # embed:
 #   domains: [example.com]         # https pages on these domains and subdomains call the API
