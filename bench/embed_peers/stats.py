@@ -7,7 +7,7 @@ import statistics
 from typing import Any
 
 METRICS = (
-    "banner_ms", "after_bytes_ms", "requests", "bytes", "tbt_ms", "cls", "lcp_ms", "hidden_ms", "input_ms", "gated_ms",
+    "banner_ms", "after_bytes_ms", "requests", "bytes", "tbt_ms", "cls", "lcp_ms", "hidden_ms", "input_ms", "handlers_ms", "gated_ms",
 )  # fmt: skip
 CONDITIONS = ("unthrottled", "slow4g-cpu4")
 ZGODA = ("zgoda-site", "zgoda-embed")
@@ -96,8 +96,8 @@ def verdicts(summaries: Summaries, embed_gzip: int) -> list[tuple[str, str, bool
 def table(summaries: Summaries, names: dict[str, str]) -> str:
     """The results as a Markdown table: median (p90) per metric, per condition and candidate."""
     rows = [
-        "| condition | candidate | banner visible ms | of it, after the last byte ms | requests before | KB before | TBT ms | CLS | LCP ms | click → hidden ms | of it, input delay ms | click → gated ran ms |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| condition | candidate | banner visible ms | of it, after the last byte ms | requests before | KB before | TBT ms | CLS | LCP ms | click → hidden ms | of it, input delay ms | of it, click handlers ms | click → gated ran ms |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     formats = {"bytes": lambda v: f"{v / 1024:.1f}", "cls": lambda v: f"{v:.3f}"}
     for condition, by in summaries.items():
