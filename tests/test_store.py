@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 from sqlalchemy import inspect
+from sqlalchemy.dialects import sqlite
 
 from zgoda.store import ConsentEvent, append_event, count_events, events_for, iter_events
+from zgoda.store.appender import INSERTED_COLUMNS, chain_sql
 from zgoda.store.db import engine as app_engine
+from zgoda.store.tables import consent_events
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -32,6 +35,10 @@ def make_event(**overrides: object) -> ConsentEvent:
         expires_at=NOW + timedelta(days=180),
     )
     return replace(event, **overrides)  # type: ignore[arg-type]
+
+
+# What linking adds to an event's record (appender.link).
+LINKED = {"sequence": 1, "prev_hash": "0" * 64, "personal_hash": "1" * 64, "record_hash": "2" * 64}
 
 
 def test_migration_creates_the_log_table(db_app: Flask) -> None:
@@ -85,3 +92,18 @@ def test_an_invalid_event_is_not_half_written(db_app: Flask) -> None:
         with pytest.raises(integrity_error, match=MISSING_SITE[bound.dialect.name]):
             append_event(bound, make_event(site_id=None))
         assert count_events(bound) == 0
+
+
+def test_a_rows_choices_are_spelled_as_sqlalchemy_spells_them() -> None:
+    """The remembered JSON text of the choices is SQLAlchemy's own, for each order and type."""
+    dialect = sqlite.dialect()
+    spelled = consent_events.c.choices.type.dialect_impl(dialect).bind_processor(dialect)
+    sql = chain_sql(dialect)  # one converter, remembering across the rows below
+    for choices in (
+        {"necessary": True, "statistics": False},
+        {"statistics": False, "necessary": True},  # the same choices in another order
+        {"necessary": True, "statistics": 0},  # equal to the first, but not a bool
+        {"necessary": True, "statistics": False},  # remembered by now
+    ):
+        row = sql.row(make_event(choices=dict(choices)).record() | LINKED)
+        assert row[INSERTED_COLUMNS.index("choices")] == spelled(choices)

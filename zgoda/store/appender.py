@@ -41,8 +41,10 @@ class ChainSql:
     def row(self, record: dict[str, Any]) -> tuple[Any, ...]:
         """The record's values in INSERTED_COLUMNS order, as the driver takes them."""
         return tuple(
-            record[name] if convert is None else convert(record[name])
-            for name, convert in zip(INSERTED_COLUMNS, self.converters, strict=True)
+            [
+                record[name] if convert is None else convert(record[name])
+                for name, convert in zip(INSERTED_COLUMNS, self.converters, strict=True)
+            ]
         )
 
 
@@ -52,10 +54,16 @@ def chain_sql(dialect: Dialect) -> ChainSql:
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     postgresql = dialect.name == "postgresql"
     events, heads = consent_events.name, chain_heads.name
-    converters = tuple(
+    converters: tuple[Callable[[Any], Any] | None, ...] = tuple(
         consent_events.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         for name in INSERTED_COLUMNS
     )
+    # Each write spelled its choices' JSON anew; a few distinct choices are spelled once.
+    choices = INSERTED_COLUMNS.index("choices")
+    if (convert_choices := converters[choices]) is not None:
+        converters = (
+            converters[:choices] + (remembered_text(convert_choices),) + converters[choices + 1 :]
+        )
     new_head = f"INSERT INTO {heads} (site_id, sequence, record_hash) VALUES ({mark}, 0, {mark})"
     return ChainSql(
         postgresql=postgresql,
@@ -72,6 +80,36 @@ def chain_sql(dialect: Dialect) -> ChainSql:
         move_head=f"UPDATE {heads} SET sequence = {mark}, record_hash = {mark} WHERE site_id = {mark}",
         converters=converters,
     )
+
+
+# Choices texts kept per converter at most: the distinct choices of a site's purposes.
+CHOICES_TEXTS = 4096
+
+
+def remembered_text(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`convert` (SQLAlchemy's JSON text of a record's choices) remembered per choices.
+
+    Visitors make few distinct choices, and every write spelled them again. Only choices of
+    str keys and bool values are remembered, by their items in order (the text keeps the
+    dict's order): an equal key then spells the same text (1 == True would not).
+    """
+    texts: dict[tuple[tuple[str, bool], ...], Any] = {}
+
+    def text(choices: Any) -> Any:
+        if type(choices) is not dict or not all(
+            type(key) is str and type(value) is bool for key, value in choices.items()
+        ):
+            return convert(choices)
+        items = tuple(choices.items())
+        found = texts.get(items)
+        if found is None:
+            found = convert(choices)
+            # Only text: psycopg's adapter wraps the dict itself, which must not be shared.
+            if type(found) is str and len(texts) < CHOICES_TEXTS:
+                texts[items] = found
+        return found
+
+    return text
 
 
 def append_all(cursor: Any, sql: ChainSql, events: list[ConsentEvent]) -> list[int]:
