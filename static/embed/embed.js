@@ -127,8 +127,9 @@
   // After the next frame is painted: what a click sets off waits until the banner is gone.
   const later = f => requestAnimationFrame(() => setTimeout(f));
 
-  // One request at a time. 429, 5xx and network errors retry after 1 s, 2 s, 4 s … 60 s;
-  // a newer choice replaces the waiting one; 409 (a newer notice) shows the banner again.
+  // One request at a time. 429, 5xx and network errors retry after 1 s, 2 s, 4 s … 60 s (or
+  // the answer's Retry-After if that is longer); a newer choice replaces the waiting one;
+  // 409 (a newer notice) shows the banner again.
   function flush() {
     const entry = pending;
     if (sending || !entry) return;
@@ -140,7 +141,7 @@
     });
     // 403: the API no longer trusts the stored token (its key was retired): start afresh.
     post(raw).then(r => (r.status == 403 && raw ? post() : r)).then(r => {
-      if (r.status == 429 || r.status > 499) throw r.status;
+      if (r.status == 429 || r.status > 499) throw r;
       if (pending == entry) {
         pending = null;
         save(QUEUE);
@@ -150,9 +151,10 @@
       loading = inline = null;
       if (dialog && dialog.open) dialog.close();
       return load().then(prompt);
-    }).then(() => { delay = 1e3; }, () => {
+    }).then(() => { delay = 1e3; }, e => {
       if (pending != entry) return;
-      timer = setTimeout(flush, delay);
+      // Never sooner than the API's Retry-After (seconds), when it sends one.
+      timer = setTimeout(flush, Math.max(delay, (e.headers && e.headers.get('Retry-After')) * 1e3 || 0));
       delay = Math.min(2 * delay, 6e4);
     }).finally(() => {
       sending = 0;

@@ -114,6 +114,31 @@ def test_a_refusing_api_never_keeps_the_banner_up_and_the_choice_is_recorded_lat
     assert times["recorded_at"] - times["chosen_at"] >= timedelta(seconds=3)
 
 
+def test_a_retry_after_longer_than_the_backoff_is_waited_for(
+    customer: str, zgoda_server: str, page: Page
+) -> None:
+    open_shop(page, customer)
+    attempts: list[float] = []
+    page.on("request", lambda r: attempts.append(time.monotonic()) if r.method == "POST" else None)
+
+    def limited(route: Route) -> None:
+        route.fulfill(
+            status=429,
+            json={"error": "too_many_requests", "status": 429},
+            headers={
+                "Access-Control-Allow-Origin": customer,
+                "Access-Control-Expose-Headers": "Retry-After",
+                "Retry-After": "3",
+            },
+        )
+
+    page.route(CONSENTS, limited, times=1)
+    accept_all_at_once(page)
+    assert_recorded(page, zgoda_server, EVERYTHING)
+    # The backoff alone would have tried again after 1 s.
+    assert len(attempts) == 2 and attempts[1] - attempts[0] >= 2.9, attempts
+
+
 def test_an_aborted_connection_is_retried(customer: str, zgoda_server: str, page: Page) -> None:
     open_shop(page, customer)
     page.route(CONSENTS, lambda route: route.abort())
