@@ -134,6 +134,11 @@ def purge_before(engine: Engine, site_id: str, cutoff: datetime, now: datetime) 
         if last_purged is None:
             return 0
         purged = connection.execute(delete(consent_events).where(*condition)).rowcount
+        # The outbox rows of purged records go with them: they carry the same choices.
+        outbox = [webhook_deliveries.c.site_id == site_id]
+        if first_kept is not None:
+            outbox.append(webhook_deliveries.c.sequence < first_kept)
+        connection.execute(delete(webhook_deliveries).where(*outbox))
         connection.execute(
             chain_checkpoints.insert().values(
                 site_id=site_id,

@@ -14,6 +14,7 @@ row is failed for good.
 from __future__ import annotations
 
 import http.client
+import logging
 import time
 import urllib.error
 import urllib.request
@@ -23,11 +24,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import DBAPIError
 
 from zgoda.errors import ConfigError
 from zgoda.store.log import writing
 from zgoda.store.tables import webhook_deliveries, webhook_endpoints
 from zgoda.webhooks.payload import signed_headers
+from zgoda.webhooks.retention import PRUNE_EVERY, prune_outbox
 from zgoda.webhooks.secrets import decrypt_secret
 
 FIRST_RETRY = 5.0  # seconds
@@ -36,6 +39,11 @@ GIVE_UP_AFTER = timedelta(hours=24)
 TIMEOUT = 10.0
 BATCH = 50
 USER_AGENT = "Zgoda-Webhooks/1"
+# After a database error the worker waits this long, doubling up to the cap, and tries again.
+DB_RETRY = 1.0
+DB_RETRY_CAP = 60.0
+
+log = logging.getLogger(__name__)
 
 Post = Callable[[str, str, dict[str, str], float], str | None]
 
@@ -221,10 +229,30 @@ def run(
     poll: float = 1.0,
     report: Callable[[Round], None] = lambda _round: None,
 ) -> Round:
-    """Deliver until stopped (or, `once`, until nothing is due); returns the totals."""
+    """Deliver until stopped (or, `once`, until nothing is due); returns the totals.
+
+    Done rows are pruned on start and every PRUNE_EVERY (retention). Running, the worker
+    outlives a database that is briefly away (a restart, a failover): it logs the error and
+    tries again after a growing pause. `once` lets the error out, for cron to report.
+    """
     total = Round()
+    pruned_at: datetime | None = None
+    pause = DB_RETRY
     while True:
-        done = deliver_due(engine, keys, policy)
+        try:
+            now = datetime.now(UTC)
+            if pruned_at is None or now - pruned_at >= PRUNE_EVERY:
+                prune_outbox(engine, now)
+                pruned_at = now
+            done = deliver_due(engine, keys, policy)
+        except DBAPIError as error:
+            if once:
+                raise
+            log.warning("webhook delivery: database error, retrying in %.0f s: %s", pause, error)
+            time.sleep(pause)
+            pause = min(2 * pause, DB_RETRY_CAP)
+            continue
+        pause = DB_RETRY
         total.delivered += done.delivered
         total.retried += done.retried
         total.failed += done.failed
