@@ -15,6 +15,8 @@ from tests.conftest import AppFactory
 from tests.test_api import banner, record, verify
 from tests.test_dashboard import new_key, sign_in
 from zgoda.logs import JsonFormatter, TextFormatter
+from zgoda.store.db import engine as app_engine
+from zgoda.store.log import events_for
 from zgoda.web.request_log import request_id_for
 
 SITE = "optingo"
@@ -291,3 +293,33 @@ def test_a_lines_time_is_spelled_as_datetime_spells_it(created: float) -> None:
     expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
     record = logging.makeLogRecord({"msg": "m", "created": created})
     assert json.loads(JsonFormatter().format(record))["time"] == expected.replace("+00:00", "Z")
+
+
+@pytest.mark.parametrize(
+    ("mode", "address", "network"),
+    [
+        ("truncate", IPV4, "203.0.113.0/24"),
+        ("truncate", IPV6, "2001:db8:1234::/48"),
+        ("drop", IPV4, None),
+    ],
+)
+def test_a_consent_writes_access_line_names_the_network_its_record_keeps(
+    app_factory: AppFactory,
+    capsys: pytest.CaptureFixture[str],
+    mode: str,
+    address: str,
+    network: str | None,
+) -> None:
+    """The view notes the network it worked out for the record; the line shows that one."""
+    app = app_factory(LOG_FORMAT="json", IP_ADDRESS_MODE=mode)
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    log_lines(capsys)
+    answer = record(client, locale="pl")
+    (line,) = [e for e in access_lines(log_lines(capsys)) if e["route"].endswith("/consents")]
+    with app.app_context():
+        (event,) = events_for(app_engine(), SITE, answer["consent_id"])
+    assert line["network"] == event.ip_prefix == network
+    assert banner(client, SITE, lang="pl")  # a request without a record still names it
+    (read,) = [e for e in access_lines(log_lines(capsys)) if e["route"].endswith("/banner")]
+    assert read["network"] == network

@@ -33,6 +33,7 @@ from zgoda.web import cors
 from zgoda.web.blueprints import API_PREFIX
 from zgoda.web.client import client_facts
 from zgoda.web.limits import limited
+from zgoda.web.request_log import note_network
 from zgoda.web.tokens_ext import consent_tokens
 from zgoda.web.urls import public_url_for
 
@@ -133,6 +134,7 @@ def record_consent(site: str) -> Response:
     continues = proven_consent_id(consent_tokens(), rules, previous) if previous else None
     shown = site_banner(loaded, consent_request.locale).content_hash
     client = client_facts(gpc=consent_request.gpc)
+    note_network(client.ip_prefix)  # the access line's network: the one the record keeps
     event = build_event(rules, consent_request, client, shown, continues)
     group_commit(engine()).append(event)
     token = consent_tokens().issue(site, token_payload(event, rules))

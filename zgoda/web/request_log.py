@@ -155,6 +155,12 @@ class _Counted:
             self.done.finish()
 
 
+def note_network(network: str | None) -> None:
+    """The request's network as its view worked it out already (a consent's client facts, by
+    the same `ip_prefix`), so that the access line does not parse the address again."""
+    request.environ[NETWORK_KEY] = network
+
+
 def _note_request(response: Response) -> Response:
     """Leave the route, endpoint, site and network where the middleware reads them."""
     environ = request.environ
@@ -164,7 +170,9 @@ def _note_request(response: Response) -> Response:
     site = (request.view_args or {}).get("site")
     # Only a site that exists: the path is the client's text.
     environ[SITE_KEY] = site if site in notice_registry().notices else None
-    environ[NETWORK_KEY] = ip_prefix(request.remote_addr, current_app.config["IP_ADDRESS_MODE"])
+    if NETWORK_KEY not in environ:
+        mode = current_app.config["IP_ADDRESS_MODE"]
+        environ[NETWORK_KEY] = ip_prefix(request.remote_addr, mode)
     return response
 
 
