@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.conftest import LANGS, NOTICES_DIR
 from tests.e2e.customer.banner import first_layer, open_shop, preferences
+from tests.e2e.pixels import darkest
 
 SITES = sorted(p.name for p in NOTICES_DIR.iterdir() if (p / "notice.yaml").is_file())
 PHONES = [(320, 568), (360, 740), (375, 667), (390, 844)]
@@ -91,3 +92,31 @@ def test_every_button_is_in_view_without_scrolling(
     for label in PREFERENCES[lang]:
         assert_in_view(page, dialog.get_by_role("button", name=label, exact=True))
     page.screenshot(path=str(shots / f"{name}-preferences.png"))
+
+
+# The banner's scroll area, its text hidden so that only its backgrounds are left to see.
+TEXT_AREA = "zgoda-consent div.banner .text"
+NO_TEXT = "t => { t.style.color = 'transparent'; t.querySelectorAll('a').forEach(a => a.style.color = 'transparent'); }"
+
+
+def edge(page: Page, which: str) -> bytes:
+    """A screenshot of the scroll area's top or bottom 6 pixels."""
+    box = page.locator(TEXT_AREA).bounding_box()
+    assert box is not None
+    y = box["y"] if which == "top" else box["y"] + box["height"] - 6
+    return page.screenshot(clip={"x": box["x"], "y": y, "width": box["width"], "height": 6})
+
+
+@pytest.mark.parametrize("phone", [(320, 568)], indirect=True, ids=["320x568"])
+def test_a_shadow_at_the_edge_says_there_is_more_text_that_way(customer: str, phone: Page) -> None:
+    page = phone
+    open_shop(page, customer, "lang=pl")
+    text = page.locator(TEXT_AREA)
+    assert text.evaluate("t => t.scrollHeight > t.clientHeight + 40"), "nothing to scroll"
+    text.evaluate(NO_TEXT)
+    # At the start: more below (a shadow at the bottom), nothing above (white at the top).
+    assert darkest(edge(page, "bottom")) < 230 and darkest(edge(page, "top")) == 255
+    text.evaluate("t => { t.scrollTop = t.scrollHeight; }")
+    page.wait_for_timeout(100)
+    # At the end: the shadow moved to the top.
+    assert darkest(edge(page, "top")) < 230 and darkest(edge(page, "bottom")) == 255
