@@ -82,7 +82,13 @@ def figures(banner: float, size: float, cls: float = 0.0, hidden: float = 20.0) 
         "tbt_ms": 0,
         "cls": cls,
     }
-    values |= {"lcp_ms": banner, "hidden_ms": hidden, "input_ms": 1, "handlers_ms": 1, "gated_ms": hidden}
+    values |= {
+        "lcp_ms": banner,
+        "hidden_ms": hidden,
+        "input_ms": 1,
+        "handlers_ms": 1,
+        "gated_ms": hidden,
+    }
     return {key: (value, value) for key, value in values.items()}
 
 
