@@ -124,3 +124,18 @@ def api(port: int, method: str, path: str, body: dict[str, Any] | None = None) -
         return response.status, json.loads(response.read())
     finally:
         connection.close()
+
+
+@contextmanager
+def local_zgoda(workdir: Path, **settings: str) -> Iterator[str]:
+    """A Zgoda server process (the development server, debug off) on a free loopback port, its
+    own SQLite database in `workdir`, `settings` as ZGODA_* variables; yields its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = server_env(
+        DATABASE_URL=f"sqlite:///{workdir / 'zgoda.sqlite3'}", PUBLIC_URL=url, **settings
+    )
+    env["FLASK_DEBUG"] = "0"
+    upgrade_database(env)
+    with running_server(flask_command(port), port, env, workdir / "server.log"):
+        yield url

@@ -11,13 +11,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 from tests.conftest import ROOT
 from tests.e2e.customer.banner import watch_errors
 from tests.e2e.customer.server import customer_site
-from tests.servers import (
-    flask_command,
-    free_port,
-    running_server,
-    server_env,
-    upgrade_database,
-)
+from tests.servers import free_port, local_zgoda
 
 CHROMIUM = "/usr/bin/chromium"
 AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -55,17 +49,8 @@ def customer_origin() -> str:
 @pytest.fixture(scope="session")
 def zgoda_server(tmp_path_factory: pytest.TempPathFactory, customer_origin: str) -> Iterator[str]:
     """A Zgoda server process on a free loopback port, with its own database; yields its URL."""
-    workdir = tmp_path_factory.mktemp("server")
-    port = free_port()
-    env = server_env(
-        DATABASE_URL=f"sqlite:///{workdir / 'zgoda.sqlite3'}",
-        ALLOWED_ORIGINS=customer_origin,
-        PUBLIC_URL=f"http://127.0.0.1:{port}",
-    )
-    env["FLASK_DEBUG"] = "0"
-    upgrade_database(env)
-    with running_server(flask_command(port), port, env, workdir / "server.log"):
-        yield f"http://127.0.0.1:{port}"
+    with local_zgoda(tmp_path_factory.mktemp("server"), ALLOWED_ORIGINS=customer_origin) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from tests.conftest import NOTICES_DIR
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.customer.banner import first_layer, open_shop, preferences, reopen_button
-from tests.servers import flask_command, free_port, running_server, server_env, upgrade_database
+from tests.servers import local_zgoda
 
 OPTIONAL = [
     "statistics",
@@ -133,17 +133,9 @@ def edited_notices(target: Path) -> Path:
 def edited_zgoda(tmp_path_factory: pytest.TempPathFactory, customer_origin: str) -> Iterator[str]:
     """A second Zgoda server whose notice changed since the main one: a newer notice version."""
     workdir = tmp_path_factory.mktemp("edited-server")
-    port = free_port()
-    env = server_env(
-        DATABASE_URL=f"sqlite:///{workdir / 'zgoda.sqlite3'}",
-        NOTICES_DIR=str(edited_notices(workdir / "notices")),
-        ALLOWED_ORIGINS=customer_origin,
-        PUBLIC_URL=f"http://127.0.0.1:{port}",
-    )
-    env["FLASK_DEBUG"] = "0"
-    upgrade_database(env)
-    with running_server(flask_command(port), port, env, workdir / "server.log"):
-        yield f"http://127.0.0.1:{port}"
+    notices = str(edited_notices(workdir / "notices"))
+    with local_zgoda(workdir, NOTICES_DIR=notices, ALLOWED_ORIGINS=customer_origin) as url:
+        yield url
 
 
 # --- the first layer -------------------------------------------------------------------

@@ -17,7 +17,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.conftest import NOTICES_DIR
 from tests.e2e.customer.banner import first_layer, open_shop
 from tests.e2e.test_embed import OPTIONAL, SERVICES, consent_cookie, decided, payload_of
-from tests.servers import flask_command, free_port, running_server, server_env, upgrade_database
+from tests.servers import local_zgoda
 from zgoda import __version__
 
 CONSENTS = "**/api/v1/sites/optingo/consents"
@@ -52,17 +52,8 @@ def signals_zgoda(tmp_path_factory: pytest.TempPathFactory, customer_origin: str
     notice = yaml.safe_load(path.read_text("utf-8"))
     notice.setdefault("embed", {})["consent_signals"] = ["microsoft_uet", "microsoft_clarity"]
     path.write_text(yaml.safe_dump(notice, allow_unicode=True, sort_keys=False), "utf-8")
-    port = free_port()
-    env = server_env(
-        DATABASE_URL=f"sqlite:///{workdir / 'zgoda.sqlite3'}",
-        NOTICES_DIR=str(notices),
-        ALLOWED_ORIGINS=customer_origin,
-        PUBLIC_URL=f"http://127.0.0.1:{port}",
-    )
-    env["FLASK_DEBUG"] = "0"
-    upgrade_database(env)
-    with running_server(flask_command(port), port, env, workdir / "server.log"):
-        yield f"http://127.0.0.1:{port}"
+    with local_zgoda(workdir, NOTICES_DIR=str(notices), ALLOWED_ORIGINS=customer_origin) as url:
+        yield url
 
 
 # --- the dataLayer event ---------------------------------------------------------------
