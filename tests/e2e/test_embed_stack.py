@@ -36,6 +36,14 @@ def zgoda_events(page: Page) -> list[dict[str, Any]]:
     return events
 
 
+def wait_for_events(page: Page, count: int) -> None:
+    """Until the embed has pushed `count` zgoda_consent events: a click's effects (Consent
+    Mode, the other signals, gating, events) follow the frame that hides the banner."""
+    page.wait_for_function(
+        "n => dataLayer.filter(e => e && e.event === 'zgoda_consent').length == n", arg=count
+    )
+
+
 def commands(page: Page, queue: str) -> list[list[Any]]:
     """What the embed pushed to a vendor's command queue (uetq, or clarity's q)."""
     pushed: list[list[Any]] = page.evaluate(queue)
@@ -65,14 +73,13 @@ def test_a_tag_manager_hears_of_the_load_the_first_choice_and_each_change(
     open_shop(page, customer)
     assert zgoda_events(page) == [{"granted": ["necessary"], "changed": [], "first": False}]
     first_layer(page).get_by_role("button", name="Accept all").click()
-    # A click's effects follow the frame that hides the banner.
-    page.wait_for_function("dataLayer.filter(e => e.event === 'zgoda_consent').length == 2")
+    wait_for_events(page, 2)
     event = zgoda_events(page)[-1]
     assert set(event["granted"]) == {"necessary", *OPTIONAL, *SERVICES}
     assert set(event["changed"]) == {*OPTIONAL, *SERVICES} and event["first"] is True
     page.wait_for_function("document.cookie.includes('zgoda_consent=')")
     page.evaluate("Zgoda.reject()")
-    page.wait_for_function("dataLayer.filter(e => e.event === 'zgoda_consent').length == 3")
+    wait_for_events(page, 3)
     event = zgoda_events(page)[-1]
     assert event["granted"] == ["necessary"]
     assert set(event["changed"]) == {*OPTIONAL, *SERVICES} and event["first"] is False
@@ -161,6 +168,7 @@ def test_uet_and_clarity_are_denied_first_then_follow_the_choice(
     denied = {"ad_Storage": "denied", "analytics_Storage": "denied"}
     assert commands(page, clarity) == [["consentv2", denied]]
     first_layer(page).get_by_role("button", name="Accept all").click()
+    wait_for_events(page, 2)
     assert commands(page, "uetq")[-3:] == ["consent", "update", {"ad_storage": "granted"}]
     granted = {"ad_Storage": "granted", "analytics_Storage": "granted"}
     assert commands(page, clarity)[-1] == ["consentv2", granted]
@@ -177,6 +185,7 @@ def test_uet_and_clarity_are_denied_first_then_follow_the_choice(
 def test_sites_that_do_not_ask_get_no_microsoft_globals(customer: str, page: Page) -> None:
     open_shop(page, customer)
     first_layer(page).get_by_role("button", name="Accept all").click()
+    wait_for_events(page, 2)  # the choice's signals have gone out
     assert (
         page.evaluate("typeof window.uetq + ' ' + typeof window.clarity") == "undefined undefined"
     )
